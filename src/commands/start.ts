@@ -1,0 +1,91 @@
+import os from 'node:os'
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {durationFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {askNodeSetup} from '../cli/ask.js'
+import {PRESETS} from '../cli/presets.js'
+import {NODE_DEFAULTS, PeerNode} from '../node/node.js'
+import {Console} from '../repl/console.js'
+import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
+import {runRepl, serveUntilSignal} from '../repl/repl.js'
+import {nodeTarget} from '../repl/targets.js'
+
+export default class Start extends BaseCommand {
+  static override summary = 'Run a node: a WebSocket server, links to its peers, and a REPL.'
+
+  static override description = `A and B are presets for the two-terminal setup: A listens on 8080 and dials ws://127.0.0.1:8081/ws, B the reverse. Flags override a preset (--peer replaces the preset's peer). Any other NAME takes --port and --peer; a node with no peer is a plain relay server.
+
+The node waits --grace before its first dial, retries until the peer is up, and re-dials whenever the link drops. Type "1 <message>" to send to every peer; "help" lists the other commands. Input can come from a terminal or a pipe: at end of input the node waits until its messages are acknowledged (at most --drain-timeout), closes its connections with 1001 and exits 0 if all were acknowledged, 1 otherwise.
+
+Without NAME: in a terminal it asks for name, port and peer; from a pipe the node is named after the host.`
+
+  static override examples = [
+    {description: 'Terminal 1', command: '<%= config.bin %> <%= command.id %> A'},
+    {description: 'Terminal 2', command: '<%= config.bin %> <%= command.id %> B'},
+    {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
+    {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
+  ]
+
+  static override args = {
+    name: Args.string({description: 'node name; A and B are presets', required: false}),
+  }
+
+  static override flags = {
+    name: Flags.string({description: 'node name (instead of the NAME argument)', env: 'PEERLINK_NAME'}),
+    host: Flags.string({description: 'address to listen on', default: NODE_DEFAULTS.host, env: 'PEERLINK_HOST'}),
+    port: portFlag({description: 'port to listen on (default 8080, or the preset\'s; 0 = any free port)', env: 'PEERLINK_PORT'}),
+    peer: wsUrlFlag({description: 'URL of a peer node to dial (repeatable; replaces the preset\'s peer)', multiple: true}),
+    grace: durationFlag({description: 'wait before the first dial', default: NODE_DEFAULTS.graceMs, defaultHelp: async () => '3s', env: 'PEERLINK_GRACE'}),
+    'ack-timeout': durationFlag({description: 'resend a message not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
+    'ack-delay': durationFlag({description: 'delay before this node answers "ok Y" for a message delivered to it', default: NODE_DEFAULTS.ackDelayMs, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
+    'drain-timeout': durationFlag({description: 'at end of input, wait at most this long for acknowledgements', default: NODE_DEFAULTS.drainTimeoutMs, defaultHelp: async () => '10s', env: 'PEERLINK_DRAIN_TIMEOUT'}),
+    'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: NODE_DEFAULTS.maxPayloadBytes, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
+    token: Flags.string({description: 'shared token, sent when dialing peers', env: 'PEERLINK_TOKEN'}),
+    auth: Flags.boolean({description: 'require the token (--no-auth turns auth off, with a warning)', allowNo: true, default: true}),
+    repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
+    ...outputFlags,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Start)
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
+    let name = flags.name ?? args.name
+    let port = flags.port
+    let peers = flags.peer
+    if (name === undefined) {
+      if (interactive && flags.repl) {
+        const answers = await askNodeSetup()
+        ;({name} = answers)
+        port ??= answers.port
+        peers ??= answers.peers
+      } else {
+        name = os.hostname()
+      }
+    }
+    const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
+
+    const node = new PeerNode({
+      name,
+      host: flags.host,
+      port: port ?? preset?.port ?? NODE_DEFAULTS.port,
+      peers: peers ?? (preset ? [preset.peer] : []),
+      graceMs: flags.grace,
+      ackTimeoutMs: flags['ack-timeout'],
+      ackDelayMs: flags['ack-delay'],
+      maxPayloadBytes: flags['max-payload'],
+      token: flags.token,
+    })
+    const console = new Console()
+    const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
+    const renderer: Renderer = flags.json ? new JsonRenderer(name) : new TextRenderer(name, console, color)
+    node.on('event', (ev) => renderer.event(ev))
+    if (!flags.auth) process.stderr.write('warning: --no-auth: anyone who can reach this port can use this node\n')
+
+    await node.start()
+    const target = nodeTarget(node)
+    const code = flags.repl
+      ? await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})
+      : await serveUntilSignal(target, renderer, flags['drain-timeout'])
+    this.exit(code)
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Everything a node reports. The node never prints: a renderer turns these
+ * into text lines or NDJSON (`--json` adds `ts` and `node` to each).
+ */
+export type NodeEvent =
+  | {event: 'listening'; url: string; host: string; port: number}
+  | {event: 'peer_connected'; peer: string; url: string}
+  | {event: 'peer_disconnected'; peer: string; url: string; reason: string; retry_in_ms?: number}
+  | {event: 'client_connected'; id: string; name: string; role: 'node' | 'client'; ip: string; port: number}
+  | {event: 'client_disconnected'; id: string; name: string; role: 'node' | 'client'; code: number; reason: string}
+  | {event: 'message_received'; from: string; text: string; repeat?: boolean}
+  | {event: 'message_relayed'; from: string; text: string; to: string}
+  | {event: 'message_sent'; text: string; to: string; attempt: number}
+  | {event: 'message_acked'; text: string; to: string; rtt_ms: number}
+  | {event: 'message_failed'; text: string; to: string; reason: string}
+  | {event: 'error'; msg: string}
+  | {event: 'info'; topic: string; msg?: string; data?: unknown}
+  | {event: 'stopped'; code: number}
+
+export type NodeEventName = NodeEvent['event']

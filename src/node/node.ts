@@ -1,0 +1,291 @@
+import {EventEmitter} from 'node:events'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import {Link} from '../client/link.js'
+import {PeerlinkError} from '../protocol/errors.js'
+import type {Frame} from '../protocol/frame.js'
+import {SeenCache} from '../protocol/seen.js'
+import {SEEN_TTL_MS} from '../client/link.js'
+import {Router} from '../http/router.js'
+import {addNodeRoutes} from '../http/routes.js'
+import type {NodeEvent} from './events.js'
+import {Relay} from './relay.js'
+import {Conn, NodeServer, WS_PATH, type Refusal} from './server.js'
+
+export interface NodeOptions {
+  name: string
+  host: string
+  port: number
+  /** URLs of the nodes this one dials */
+  peers: string[]
+  graceMs: number
+  ackTimeoutMs: number
+  /** delay before this node answers `ok Y` for a message delivered to it */
+  ackDelayMs: number
+  maxPayloadBytes: number
+  /** token sent when dialing peers */
+  token?: string
+  tls?: {cert: string | Buffer; key: string | Buffer}
+  /** CA and trust options for dialing wss:// peers */
+  ca?: string | Buffer
+  insecure?: boolean
+  checkUpgrade?: (req: IncomingMessage) => Refusal | undefined
+  /** answers HTTP requests before the router, e.g. to demand a token; true when it answered */
+  guardRequest?: (req: IncomingMessage, res: ServerResponse) => boolean
+}
+
+export const NODE_DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  graceMs: 3000,
+  ackTimeoutMs: 5000,
+  ackDelayMs: 0,
+  drainTimeoutMs: 10_000,
+  maxPayloadBytes: 1024 * 1024,
+} as const
+
+export interface NodeStats {
+  name: string
+  connections: number
+  peers: number
+  pending: number
+  outbox: number
+  clients: number
+}
+
+export interface PeerInfo {
+  url: string
+  name: string
+  up: boolean
+  pending: number
+}
+
+/** The wait before checking again whether the outbox has drained. */
+const DRAIN_POLL_MS = 25
+
+/**
+ * A peerlink node: the server (HTTP + `/ws`), the relay for client
+ * connections, delivery of messages that peer nodes' links send here, and this
+ * node's own outbound links. Reports everything as {@link NodeEvent}s.
+ */
+export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
+  readonly name: string
+  readonly server: NodeServer
+  readonly router = new Router()
+  readonly links: Link[] = []
+  port = 0
+
+  private readonly opts: NodeOptions
+  private readonly relay = new Relay<Conn>((c) => c.isOpen)
+  private readonly delivered = new SeenCache(SEEN_TTL_MS)
+  private readonly ackTimers = new Set<NodeJS.Timeout>()
+  private readonly peersDown = new Map<Link, string>()
+  private relayClients = 0
+
+  constructor(opts: NodeOptions) {
+    super()
+    this.opts = opts
+    this.name = opts.name
+    addNodeRoutes(this.router, this)
+    this.server = new NodeServer(
+      {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
+      {
+        request: (req, res) => {
+          if (opts.guardRequest?.(req, res)) return
+          void this.router.handle(req, res)
+        },
+        open: (conn) => this.onOpen(conn),
+        hello: (conn, previousRole) => this.onHello(conn, previousRole),
+        frame: (conn, frame) => this.onFrame(conn, frame),
+        invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`}),
+        close: (conn, code, reason) => this.onClose(conn, code, reason),
+      },
+    )
+  }
+
+  /** The URL peers and clients use to reach this node's WebSocket endpoint. */
+  get url(): string {
+    const scheme = this.opts.tls ? 'wss' : 'ws'
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host
+    return `${scheme}://${host}:${this.port}${WS_PATH}`
+  }
+
+  /** Listens, reports `listening`, then starts the peer links (each waits out the grace delay). */
+  async start(): Promise<void> {
+    this.port = await this.server.listen()
+    this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
+    for (const url of this.opts.peers) this.addPeer(url)
+  }
+
+  /** Adds an outbound link to `url` and starts it. */
+  addPeer(url: string): Link {
+    const link = new Link({
+      url,
+      hello: {name: this.name, port: this.port, role: 'node'},
+      graceMs: this.opts.graceMs,
+      ackTimeoutMs: this.opts.ackTimeoutMs,
+      ackDelayMs: this.opts.ackDelayMs,
+      token: this.opts.token,
+      ca: this.opts.ca,
+      insecure: this.opts.insecure,
+      maxPayloadBytes: this.opts.maxPayloadBytes,
+    })
+    const peer = () => link.remoteName ?? url
+    link.on('up', () => {
+      this.peersDown.delete(link)
+      this.report({event: 'peer_connected', peer: peer(), url})
+    })
+    link.on('down', ({reason}) => this.peerDown(link, peer(), reason))
+    link.on('dial_failed', ({reason, retryInMs}) => this.peerDown(link, peer(), reason, retryInMs))
+    link.on('sent', ({text, attempt}) => this.report({event: 'message_sent', text, to: peer(), attempt}))
+    link.on('acked', ({text, rttMs}) => this.report({event: 'message_acked', text, to: peer(), rtt_ms: rttMs}))
+    link.on('received', ({text, repeat}) => this.report({event: 'message_received', from: peer(), text, ...(repeat ? {repeat} : {})}))
+    link.on('server_error', ({text}) => this.report({event: 'error', msg: `${peer()} says: ${text}`}))
+    this.links.push(link)
+    link.start()
+    return link
+  }
+
+  /**
+   * Sends `1 <text>`: `message text` on every peer link, each keeping it until
+   * acknowledged. Returns the peers it was queued for.
+   */
+  send(text: string): PeerInfo[] {
+    if (this.links.length === 0) throw new PeerlinkError('NO_PEER', 'no peer to send to: start with --peer URL')
+    for (const link of this.links) link.send(text)
+    return this.peerInfo()
+  }
+
+  /** This node's own messages not yet acknowledged, over all links. */
+  get outbox(): number {
+    let n = 0
+    for (const link of this.links) n += link.pendingCount
+    return n
+  }
+
+  stats(): NodeStats {
+    return {
+      name: this.name,
+      connections: this.server.connectionCount,
+      peers: this.links.filter((l) => l.isUp).length,
+      pending: this.relay.pending,
+      outbox: this.outbox,
+      clients: this.relayClients,
+    }
+  }
+
+  peerInfo(): PeerInfo[] {
+    return this.links.map((l) => ({url: l.url, name: l.remoteName ?? l.url, up: l.isUp, pending: l.pendingCount}))
+  }
+
+  /** Waits until every own message is acknowledged, at most `timeoutMs`; true when all were. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (this.outbox > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, deadline - Date.now())))
+    }
+    return this.outbox === 0
+  }
+
+  /** Reports what is still unacknowledged as failed, closes everything with 1001 and reports `stopped`. */
+  async stop(code: number, reason = 'node stopped'): Promise<void> {
+    for (const link of this.links) {
+      const to = link.remoteName ?? link.url
+      for (const text of link.abandon()) this.report({event: 'message_failed', text, to, reason})
+    }
+    for (const t of this.ackTimers) clearTimeout(t)
+    this.ackTimers.clear()
+    await Promise.all([...this.links.map((l) => l.close(1001, 'going away')), this.server.close(1001, 'going away')])
+    this.report({event: 'stopped', code})
+  }
+
+  /** Emits an event to whoever renders it. */
+  report(event: NodeEvent): void {
+    this.emit('event', event)
+  }
+
+  private peerDown(link: Link, peer: string, reason: string, retryInMs?: number): void {
+    // one line per change of state, not one per retry
+    if (this.peersDown.get(link) === reason) return
+    this.peersDown.set(link, reason)
+    this.report({event: 'peer_disconnected', peer, url: link.url, reason, ...(retryInMs === undefined ? {} : {retry_in_ms: retryInMs})})
+  }
+
+  private onOpen(conn: Conn): void {
+    if (conn.role === 'client') {
+      this.relay.add(conn)
+      this.relayClients++
+      this.reportConnected(conn)
+    }
+    // a peer node is announced once its hello has named it
+  }
+
+  private reportConnected(conn: Conn): void {
+    this.report({event: 'client_connected', id: conn.id, name: conn.name, role: conn.role, ip: conn.ip, port: conn.port})
+  }
+
+  private onHello(conn: Conn, previousRole: 'node' | 'client'): void {
+    if (conn.role === 'node' && !conn.announced) {
+      conn.announced = true
+      this.reportConnected(conn)
+    }
+    if (previousRole === conn.role) return
+    if (conn.role === 'node') {
+      // A peer link is neither an origin nor a target of the relay.
+      this.relayClients--
+      for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
+    } else {
+      this.relay.add(conn)
+      this.relayClients++
+    }
+  }
+
+  private onFrame(conn: Conn, frame: Frame): void {
+    switch (frame.verb) {
+      case 'message':
+        if (conn.role === 'node') this.deliver(conn, frame.text)
+        else {
+          const to = this.relay.message(conn, frame.text)
+          if (to) this.forward(conn, to, frame.text)
+        }
+        return
+      case 'ok':
+        if (conn.role === 'node') return
+        for (const origin of this.relay.ok(conn, frame.text)) origin.send(`ok ${frame.text}`)
+        return
+      case 'error':
+        this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`})
+        return
+      default:
+        conn.send(`error ${frame.verb} is not something a client sends here`)
+    }
+  }
+
+  private forward(from: Conn, to: Conn, text: string): void {
+    to.send(`message ${text}`)
+    this.report({event: 'message_relayed', from: from.name, text, to: to.name})
+  }
+
+  /** A peer node's link delivered `text` here: show it once, answer `ok` (at once when it is a resend). */
+  private deliver(conn: Conn, text: string): void {
+    const key = `${conn.hello?.id ?? conn.id}\n${text}`
+    const repeat = this.delivered.check(key, Date.now())
+    this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})})
+    if (repeat || this.opts.ackDelayMs <= 0) {
+      conn.send(`ok ${text}`)
+      return
+    }
+    const timer = setTimeout(() => {
+      this.ackTimers.delete(timer)
+      conn.send(`ok ${text}`)
+    }, this.opts.ackDelayMs)
+    this.ackTimers.add(timer)
+  }
+
+  private onClose(conn: Conn, code: number, reason: string): void {
+    if (conn.role === 'client') {
+      this.relayClients--
+      for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
+    }
+    this.report({event: 'client_disconnected', id: conn.id, name: conn.name, role: conn.role, code, reason})
+  }
+}

@@ -1,0 +1,248 @@
+import {randomUUID} from 'node:crypto'
+import http from 'node:http'
+import https from 'node:https'
+import type {Duplex} from 'node:stream'
+import {WebSocket, WebSocketServer} from 'ws'
+import {PeerlinkError} from '../protocol/errors.js'
+import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
+
+export const PING_INTERVAL_MS = 15_000
+export const DEAD_AFTER_MS = 30_000
+export const WS_PATH = '/ws'
+
+/** One inbound WebSocket connection and what the server knows about it. */
+export class Conn {
+  /** the id the server owns; a hello may propose another */
+  id: string
+  name: string
+  role: 'node' | 'client'
+  hello: Hello | undefined
+  /** whether client_connected was reported (peer nodes are reported after their hello) */
+  announced = false
+  lastSeenMs = Date.now()
+  readonly connectedAt = new Date()
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly ip: string,
+    readonly port: number,
+    role: 'node' | 'client',
+  ) {
+    this.id = randomUUID()
+    this.name = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
+    this.role = role
+  }
+
+  /** Fully open: not connecting, and no close frame sent or received. */
+  get isOpen(): boolean {
+    return this.ws.readyState === WebSocket.OPEN
+  }
+
+  send(text: string): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text)
+  }
+}
+
+/** A refusal of an upgrade or request before it reaches a handler. */
+export interface Refusal {
+  status: number
+  msg: string
+}
+
+export interface ServerOptions {
+  name: string
+  host: string
+  port: number
+  maxPayloadBytes: number
+  tls?: {cert: string | Buffer; key: string | Buffer}
+  pingIntervalMs?: number
+  deadAfterMs?: number
+  /** checked before every WebSocket upgrade (auth, origin); a refusal answers with its status */
+  checkUpgrade?: (req: http.IncomingMessage) => Refusal | undefined
+}
+
+export interface ServerHandlers {
+  request(req: http.IncomingMessage, res: http.ServerResponse): void
+  open(conn: Conn): void
+  /** after the server settled the id and role a hello asked for (welcome already sent) */
+  hello(conn: Conn, previousRole: 'node' | 'client'): void
+  /** every valid frame but hello */
+  frame(conn: Conn, frame: Frame): void
+  /** a frame was invalid; the server already answered with an `error` frame */
+  invalid(conn: Conn, reason: string): void
+  close(conn: Conn, code: number, reason: string): void
+}
+
+/**
+ * HTTP and the WebSocket endpoint `/ws` on one port. Owns the connections:
+ * ids, hello/welcome, frame decoding and rejection, ping/pong liveness.
+ * What frames mean is the handlers' business.
+ */
+export class NodeServer {
+  readonly http: http.Server
+  private readonly wss: WebSocketServer
+  private readonly conns = new Map<string, Conn>()
+  private readonly all = new Set<Conn>()
+  private pingTimer: NodeJS.Timeout | undefined
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade'>> & ServerOptions
+
+  constructor(
+    opts: ServerOptions,
+    private readonly handlers: ServerHandlers,
+  ) {
+    this.opts = {pingIntervalMs: PING_INTERVAL_MS, deadAfterMs: DEAD_AFTER_MS, ...opts}
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handlers.request(req, res)
+    this.http = opts.tls ? https.createServer({cert: opts.tls.cert, key: opts.tls.key}, onRequest) : http.createServer(onRequest)
+    this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      // malformed HTTP, oversized headers: answer if we still can, never crash
+      if (socket.writable) {
+        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      } else {
+        socket.destroy()
+      }
+    })
+    this.wss = new WebSocketServer({noServer: true, maxPayload: opts.maxPayloadBytes, clientTracking: false})
+    this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
+  }
+
+  /** Open connections (clients and peer links). */
+  get connectionCount(): number {
+    return this.all.size
+  }
+
+  connections(): Iterable<Conn> {
+    return this.all
+  }
+
+  byId(id: string): Conn | undefined {
+    return this.conns.get(id)
+  }
+
+  /** Starts listening; resolves with the bound port. A port in use is a PeerlinkError naming it. */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.http.off('listening', onListening)
+        if (err.code === 'EADDRINUSE') {
+          reject(new PeerlinkError('PORT_IN_USE', `port ${this.opts.port} is already in use on ${this.opts.host}`))
+        } else if (err.code === 'EACCES') {
+          reject(new PeerlinkError('LISTEN_FAILED', `not allowed to listen on port ${this.opts.port}`))
+        } else {
+          reject(new PeerlinkError('LISTEN_FAILED', `cannot listen on ${this.opts.host}:${this.opts.port}: ${err.message}`))
+        }
+      }
+      const onListening = () => {
+        this.http.off('error', onError)
+        resolve()
+      }
+      this.http.once('error', onError)
+      this.http.once('listening', onListening)
+      this.http.listen(this.opts.port, this.opts.host)
+    })
+    this.http.on('error', () => {
+      // after listening, server-level errors (EMFILE on accept) must not crash the node
+    })
+    this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingIntervalMs)
+    this.pingTimer.unref()
+    const address = this.http.address()
+    return typeof address === 'object' && address ? address.port : this.opts.port
+  }
+
+  /** Closes every connection with `code` and stops listening. */
+  async close(code = 1001, reason = 'going away'): Promise<void> {
+    clearInterval(this.pingTimer)
+    const closing = [...this.all].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          if (conn.ws.readyState === WebSocket.CLOSED) return resolve()
+          const kill = setTimeout(() => conn.ws.terminate(), 2000)
+          conn.ws.once('close', () => {
+            clearTimeout(kill)
+            resolve()
+          })
+          conn.ws.close(code, reason)
+        }),
+    )
+    await Promise.all(closing)
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve())
+      this.http.closeAllConnections()
+    })
+  }
+
+  private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    const path = (req.url ?? '/').split('?')[0]
+    if (path !== WS_PATH) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
+    const refusal = this.opts.checkUpgrade?.(req)
+    if (refusal) return refuse(socket, refusal)
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+  }
+
+  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+    const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
+    const conn = new Conn(ws, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role)
+    this.conns.set(conn.id, conn)
+    this.all.add(conn)
+    ws.on('error', () => {
+      // ws closes the socket itself (1009 too big, 1007 bad UTF-8...); 'close' follows
+    })
+    ws.on('pong', () => {
+      conn.lastSeenMs = Date.now()
+    })
+    ws.on('message', (data, isBinary) => {
+      conn.lastSeenMs = Date.now()
+      if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
+      const decoded = decodeFrame(data.toString())
+      if (!decoded.ok) return this.reject(conn, decoded.error)
+      if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
+      this.handlers.frame(conn, decoded.frame)
+    })
+    ws.on('close', (code, reason) => {
+      this.all.delete(conn)
+      if (this.conns.get(conn.id) === conn) this.conns.delete(conn.id)
+      this.handlers.close(conn, code, reason.toString())
+    })
+    this.handlers.open(conn)
+  }
+
+  private reject(conn: Conn, reason: string): void {
+    conn.send(encodeFrame({verb: 'error', text: reason}))
+    this.handlers.invalid(conn, reason)
+  }
+
+  private onHello(conn: Conn, hello: Hello): void {
+    const previousRole = conn.role
+    conn.hello = hello
+    const wanted = isUuid(hello.id) ? hello.id.toLowerCase() : undefined
+    if (wanted !== undefined && wanted !== conn.id && !this.conns.has(wanted)) {
+      this.conns.delete(conn.id)
+      conn.id = wanted
+      this.conns.set(conn.id, conn)
+    }
+    if (hello.name) conn.name = hello.name
+    if (hello.role) conn.role = hello.role
+    conn.send(encodeFrame({verb: 'welcome', welcome: {id: conn.id, name: this.opts.name}}))
+    this.handlers.hello(conn, previousRole)
+  }
+
+  private heartbeat(): void {
+    const now = Date.now()
+    for (const conn of this.all) {
+      if (now - conn.lastSeenMs > this.opts.deadAfterMs) {
+        conn.ws.terminate()
+      } else if (conn.ws.readyState === WebSocket.OPEN) {
+        conn.ws.ping()
+      }
+    }
+  }
+}
+
+function refuse(socket: Duplex, refusal: Refusal): void {
+  const body = JSON.stringify({error: true, msg: refusal.msg})
+  const reason = http.STATUS_CODES[refusal.status] ?? 'Error'
+  socket.end(
+    `HTTP/1.1 ${refusal.status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  )
+}

@@ -1,0 +1,156 @@
+import {Chalk, type ChalkInstance} from 'chalk'
+import type {NodeEvent} from '../node/events.js'
+import type {Console} from './console.js'
+
+/** Turns node events into output; `--json` and text are two renderers, not an `if` in every function. */
+export interface Renderer {
+  event(ev: NodeEvent): void
+  /** a one-line `error: ...` answer of the REPL to a line it could not take */
+  replError(msg: string): void
+  /** writes out anything buffered */
+  flush(): Promise<void>
+}
+
+/** NDJSON: one `{"ts","node","event",...}` object per line, batched per tick so output never throttles the relay. */
+export class JsonRenderer implements Renderer {
+  private buffer: string[] = []
+  private scheduled = false
+
+  constructor(
+    private readonly node: string,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+  ) {}
+
+  event(ev: NodeEvent): void {
+    this.buffer.push(JSON.stringify({ts: new Date().toISOString(), node: this.node, ...ev}))
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(() => this.write())
+    }
+  }
+
+  replError(msg: string): void {
+    this.event({event: 'error', msg})
+  }
+
+  async flush(): Promise<void> {
+    this.write()
+    await new Promise<void>((resolve) => this.out.write('', () => resolve()))
+  }
+
+  private write(): void {
+    this.scheduled = false
+    if (this.buffer.length === 0) return
+    const text = `${this.buffer.join('\n')}\n`
+    this.buffer = []
+    this.out.write(text)
+  }
+}
+
+/** Up to this many relay lines a second are shown one by one; the rest fold into a summary line. */
+export const RELAY_LINES_PER_SECOND = 10
+const FOLD_WINDOW_MS = 1000
+
+type Folded = 'relayed' | 'connected' | 'disconnected'
+
+/** Timestamped lines (`HH:MM:SS name ...`), coloured when allowed. */
+export class TextRenderer implements Renderer {
+  private readonly c: ChalkInstance
+  private shown = 0
+  private folded: Record<Folded, number> = {relayed: 0, connected: 0, disconnected: 0}
+  private foldTimer: NodeJS.Timeout | undefined
+
+  constructor(
+    private readonly node: string,
+    private readonly console: Console,
+    color: boolean,
+  ) {
+    this.c = new Chalk({level: color ? 1 : 0})
+  }
+
+  event(ev: NodeEvent): void {
+    const c = this.c
+    switch (ev.event) {
+      case 'listening':
+        return this.line(`listening on ${c.bold(ev.url)}`)
+      case 'peer_connected':
+        return this.line(c.green(`linked to peer ${ev.peer} (${ev.url})`))
+      case 'peer_disconnected': {
+        const retry = ev.retry_in_ms === undefined ? 'reconnecting' : 'retrying'
+        return this.line(c.yellow(`peer ${ev.peer} not connected: ${ev.reason}; ${retry}`))
+      }
+      case 'client_connected':
+        if (ev.role === 'node') return this.line(`peer node ${ev.name} connected in`)
+        return this.fold('connected', () => `client ${ev.name} connected (id ${ev.id})`)
+      case 'client_disconnected':
+        if (ev.role === 'node') return this.line(`peer node ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+        return this.fold('disconnected', () => `client ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+      case 'message_received':
+        if (ev.repeat) return this.line(c.dim(`${ev.from} sent again (acknowledged again): ${ev.text}`))
+        return this.line(`${c.cyan(ev.from)}: ${ev.text}`)
+      case 'message_relayed':
+        return this.fold('relayed', () => `relayed "${ev.text}" from ${ev.from} to ${ev.to}`)
+      case 'message_sent':
+        if (ev.attempt > 1) return this.line(c.yellow(`resent to ${ev.to} (attempt ${ev.attempt}): ${ev.text}`))
+        return this.line(c.dim(`sent to ${ev.to}: ${ev.text}`))
+      case 'message_acked':
+        return this.line(c.green(`✓ ${ev.to} acknowledged: ${ev.text} (${ev.rtt_ms} ms)`))
+      case 'message_failed':
+        return this.line(c.red(`✗ not acknowledged by ${ev.to}: ${ev.text} (${ev.reason})`))
+      case 'error':
+        return this.console.errorLine(`${this.stamp()}${c.red(`error: ${ev.msg}`)}`)
+      case 'info':
+        for (const line of (ev.msg ?? JSON.stringify(ev.data)).split('\n')) this.console.line(line)
+        return
+      case 'stopped':
+        return this.line(`stopped${ev.code === 0 ? '' : ' (exit 1: not everything was acknowledged)'}`)
+    }
+  }
+
+  replError(msg: string): void {
+    this.console.errorLine(this.c.red(`error: ${msg}`))
+  }
+
+  async flush(): Promise<void> {
+    this.summarize()
+  }
+
+  private stamp(): string {
+    const now = new Date()
+    const hms = [now.getHours(), now.getMinutes(), now.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
+    return `${this.c.gray(hms)} ${this.c.bold(this.node)} `
+  }
+
+  private line(text: string): void {
+    this.console.line(this.stamp() + text)
+  }
+
+  /** Shows high-rate events line by line while they are slow, and as one summary line a second when fast. */
+  private fold(kind: Folded, text: () => string): void {
+    if (this.foldTimer === undefined) {
+      this.foldTimer = setInterval(() => this.summarize(), FOLD_WINDOW_MS)
+      this.foldTimer.unref()
+    }
+    if (this.shown < RELAY_LINES_PER_SECOND) {
+      this.shown++
+      this.line(text())
+    } else {
+      this.folded[kind]++
+    }
+  }
+
+  private summarize(): void {
+    const {relayed, connected, disconnected} = this.folded
+    const parts: string[] = []
+    if (relayed) parts.push(`relayed ${relayed} messages`)
+    if (connected) parts.push(`${connected} clients connected`)
+    if (disconnected) parts.push(`${disconnected} disconnected`)
+    if (parts.length > 0) this.line(this.c.dim(`${parts.join(', ')} (more than ${RELAY_LINES_PER_SECOND}/s, folded)`))
+    this.folded = {relayed: 0, connected: 0, disconnected: 0}
+    if (this.shown === 0 && this.foldTimer) {
+      clearInterval(this.foldTimer)
+      this.foldTimer = undefined
+    }
+    this.shown = 0
+  }
+}

@@ -1,0 +1,39 @@
+import type {PeerNode} from '../node/node.js'
+import {PeerlinkError} from '../protocol/errors.js'
+import type {ReplTarget} from './repl.js'
+
+/** The REPL's view of a node: what `1 <message>`, `peers`, `stats`... do and how they read. */
+export function nodeTarget(node: PeerNode): ReplTarget {
+  return {
+    name: node.name,
+    get outbox() {
+      return node.outbox
+    },
+    send(text) {
+      const peers = node.send(text)
+      const down = peers.filter((p) => !p.up).map((p) => p.name)
+      return down.length > 0 ? `queued for ${down.join(', ')} (not connected yet); sent when the link is up` : undefined
+    },
+    drain: (ms) => node.drain(ms),
+    stop: (code, reason) => node.stop(code, reason),
+    report: (ev) => node.report(ev),
+    async answer(kind) {
+      switch (kind) {
+        case 'peers': {
+          const peers = node.peerInfo()
+          const msg =
+            peers.length === 0
+              ? 'no peer links (start with --peer URL)'
+              : peers.map((p) => `${p.up ? 'up  ' : 'down'} ${p.name === p.url ? p.url : `${p.name} ${p.url}`} unacknowledged=${p.pending}`).join('\n')
+          return {msg, data: peers}
+        }
+        case 'stats': {
+          const stats = node.stats()
+          return {msg: Object.entries(stats).map(([k, v]) => `${k}=${v}`).join(' '), data: stats}
+        }
+        default:
+          throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available yet in this version`)
+      }
+    },
+  }
+}
