@@ -45,3 +45,10 @@ export const outputFlags = {
   json: Flags.boolean({description: 'print events as NDJSON on stdout (one JSON object per line), nothing else', default: false}),
   color: Flags.boolean({description: 'colour the output (default: when stdout is a terminal); --no-color turns it off', allowNo: true}),
 }
+
+/** Flags of every client command (connect, send, load, echo, clients, time). */
+export const clientFlags = {
+  token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN)', env: 'PEERLINK_TOKEN'}),
+  ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
+  insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
+}
