@@ -1,0 +1,131 @@
+import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {mkdtempSync} from 'node:fs'
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+export const RUN = path.join(ROOT, 'bin', 'run.js')
+
+/** A fresh config folder, so tests never read or write the user's token file. */
+export function tempConfigHome(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'peerlink-test-'))
+}
+
+/** Environment for a spawned CLI: isolated config folder, no colour, plus `extra`. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {...process.env, XDG_CONFIG_HOME: tempConfigHome(), NO_COLOR: '1', ...extra}
+  delete env.PEERLINK_TOKEN
+  Object.assign(env, extra)
+  return env
+}
+
+export interface Spawned {
+  proc: ChildProcessWithoutNullStreams
+  stdout: () => string
+  stderr: () => string
+  /** resolves with the exit code */
+  exited: Promise<number>
+  /** resolves once stdout+stderr match `re` (rejects after `timeoutMs`) */
+  waitForOutput: (re: RegExp, timeoutMs?: number) => Promise<RegExpMatchArray>
+  kill: (signal?: NodeJS.Signals) => void
+}
+
+/** Spawns the built CLI (`bin/run.js`) with `args`. */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Spawned {
+  const proc = spawn(process.execPath, [RUN, ...args], {env, stdio: 'pipe'})
+  let out = ''
+  let err = ''
+  const waiters = new Set<() => void>()
+  const poke = () => waiters.forEach((w) => w())
+  proc.stdout.on('data', (d: Buffer) => {
+    out += d.toString()
+    poke()
+  })
+  proc.stderr.on('data', (d: Buffer) => {
+    err += d.toString()
+    poke()
+  })
+  const exited = new Promise<number>((resolve) => proc.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))))
+  const waitForOutput = (re: RegExp, timeoutMs = 20_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = (out + err).match(re)
+        if (m) {
+          waiters.delete(check)
+          clearTimeout(timer)
+          resolve(m)
+        }
+      }
+      const timer = setTimeout(() => {
+        waiters.delete(check)
+        reject(new Error(`timed out waiting for ${re} in output:\n${out}\n--- stderr:\n${err}`))
+      }, timeoutMs)
+      waiters.add(check)
+      void exited.then(() => setTimeout(check, 0))
+      check()
+    })
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    exited,
+    waitForOutput,
+    kill: (signal = 'SIGKILL') => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal)
+    },
+  }
+}
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs the CLI to completion, feeding `input` on stdin (then closing it). */
+export async function runCli(args: string[], opts: {input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number} = {}): Promise<RunResult> {
+  const s = spawnCli(args, opts.env ?? cliEnv())
+  s.proc.stdin.end(opts.input ?? '')
+  const timer = setTimeout(() => s.kill(), opts.timeoutMs ?? 45_000)
+  const code = await s.exited
+  clearTimeout(timer)
+  return {code, stdout: s.stdout(), stderr: s.stderr()}
+}
+
+/** Parses NDJSON output into events; throws on any line that is not JSON (so --json purity is checked too). */
+export function events(stdout: string): Array<Record<string, unknown> & {event: string}> {
+  return stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l)
+      } catch {
+        throw new Error(`not a JSON line on stdout: ${JSON.stringify(l)}`)
+      }
+    })
+}
+
+/** A port that was free a moment ago (for setups where a node must know its peer's port in advance). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer()
+    srv.on('error', reject)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port
+      srv.close(() => resolve(port))
+    })
+  })
+}
+
+/**
+ * Starts `peerlink start NAME ... --json` and waits for its `listening` event;
+ * returns the spawned process and the URL it serves.
+ */
+export async function startNode(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<Spawned & {url: string; port: number}> {
+  const s = spawnCli(['start', ...args, '--json'], env)
+  const m = await s.waitForOutput(/"event":"listening","url":"(wss?:\/\/[^"]+)","host":"[^"]*","port":(\d+)/)
+  return Object.assign(s, {url: m[1], port: Number(m[2])})
+}
