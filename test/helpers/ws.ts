@@ -60,3 +60,12 @@ export class TestClient {
 export function openClients(url: string, n: number, opts: WebSocket.ClientOptions = {}): Promise<TestClient[]> {
   return Promise.all(Array.from({length: n}, () => new TestClient(url, opts).open()))
 }
+
+/** Waits until `cond()` holds, checking every few milliseconds (for conditions spanning several clients). */
+export async function waitUntil(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 10))
+  }
+}

@@ -1,0 +1,85 @@
+import {describe, expect, it} from 'vitest'
+import {Relay} from '../../src/node/relay.js'
+
+/** Connections are plain strings; `closing` marks ones that sent or got a close frame. */
+function setup(names: string[], random: () => number = Math.random) {
+  const closing = new Set<string>()
+  const relay = new Relay<string>((c) => !closing.has(c), random)
+  for (const n of names) relay.add(n)
+  return {relay, closing}
+}
+
+describe('relay bookkeeping', () => {
+  it('forwards uniformly over all open connections, the sender included', () => {
+    const {relay} = setup(['a', 'b', 'c', 'd'])
+    const counts: Record<string, number> = {a: 0, b: 0, c: 0, d: 0}
+    for (let i = 0; i < 4000; i++) counts[relay.message('a', `x${i}`) as string]++
+    // each expected 1000; a 20% band is > 6 standard deviations wide
+    for (const n of ['a', 'b', 'c', 'd']) {
+      expect(counts[n]).toBeGreaterThan(800)
+      expect(counts[n]).toBeLessThan(1200)
+    }
+  })
+
+  it('never picks a closing connection', () => {
+    const {relay, closing} = setup(['a', 'b', 'c'])
+    closing.add('b')
+    closing.add('c')
+    for (let i = 0; i < 200; i++) expect(relay.message('a', `x${i}`)).toBe('a')
+  })
+
+  it('routes ok X to every origin waiting for X, then forgets them', () => {
+    const {relay} = setup(['a', 'b', 'c'], () => 0.99)
+    expect(relay.message('a', 'X')).toBe('c')
+    expect(relay.message('b', 'X')).toBe('c')
+    expect(relay.pending).toBe(1)
+    expect(relay.ok('c', 'X').sort()).toEqual(['a', 'b'])
+    expect(relay.pending).toBe(0)
+    expect(relay.ok('c', 'X')).toEqual([])
+  })
+
+  it('re-forwards X to another open connection when its receiver closes before answering', () => {
+    let next = 0.99
+    const {relay} = setup(['a', 'b', 'c'], () => next)
+    expect(relay.message('a', 'X')).toBe('c')
+    next = 0.5
+    const forwards = relay.remove('c')
+    expect(forwards).toEqual([{to: 'b', text: 'X'}])
+    expect(relay.ok('b', 'X')).toEqual(['a'])
+  })
+
+  it('does not re-forward X that another receiver still holds or nobody waits for', () => {
+    let next = 0.99
+    const {relay} = setup(['a', 'b', 'c'], () => next)
+    relay.message('a', 'X') // → c
+    next = 0.5
+    relay.message('b', 'X') // → b holds it too
+    expect(relay.remove('c')).toEqual([])
+    relay.message('a', 'Y') // → b
+    relay.remove('a') // Y's only origin left
+    expect(relay.remove('b')).toEqual([])
+    expect(relay.pending).toBe(0)
+  })
+
+  it('forgets an origin that closes, keeping X for the other origins', () => {
+    const {relay} = setup(['a', 'b', 'c'], () => 0.99)
+    relay.message('a', 'X')
+    relay.message('b', 'X')
+    relay.remove('a')
+    expect(relay.ok('c', 'X')).toEqual(['b'])
+  })
+
+  it('returns to zero state when every connection has closed', () => {
+    const {relay} = setup(['a', 'b', 'c', 'd'])
+    for (let i = 0; i < 100; i++) relay.message(['a', 'b', 'c', 'd'][i % 4], `x${i % 10}`)
+    for (const c of ['a', 'b', 'c', 'd']) relay.remove(c)
+    expect(relay.connections).toBe(0)
+    expect(relay.pending).toBe(0)
+    expect(relay.pick()).toBeUndefined()
+  })
+
+  it('ignores an ok nobody waits for', () => {
+    const {relay} = setup(['a'])
+    expect(relay.ok('a', 'never sent')).toEqual([])
+  })
+})
