@@ -20,8 +20,7 @@ export async function askNodeSetup(): Promise<{name: string; port?: number; peer
     validate: (v) => (/^\d+$/.test(v) && Number(v) <= 65535 ? true : 'a port is a number from 0 to 65535'),
   })
   const peer = await input({
-    message: 'Peer URL to dial (empty for none):',
-    default: PRESETS.A.peer,
+    message: `Peer URL to dial, e.g. ${PRESETS.A.peer} (empty for none):`,
     validate: (v) => {
       if (!v.trim()) return true
       try {

@@ -1,0 +1,109 @@
+import {spawn} from 'node:child_process'
+import {afterEach, describe, expect, it} from 'vitest'
+import {cliEnv, freePort, RUN, startNode, type Spawned} from '../helpers/cli.js'
+import {renderScreen} from '../helpers/screen.js'
+import {waitUntil} from '../helpers/ws.js'
+
+/**
+ * Runs `peerlink start ...` in a real pseudo-terminal (util-linux `script`),
+ * the way a person in a terminal would, and reads what the screen shows.
+ */
+function inTerminal(args: string[]) {
+  const command = [process.execPath, RUN, ...args].map((a) => `'${a}'`).join(' ')
+  const env = cliEnv({COLUMNS: '120', LINES: '40', TERM: 'xterm-256color', FORCE_COLOR: '1'})
+  delete env.NO_COLOR
+  const proc = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {env, stdio: 'pipe'})
+  let raw = ''
+  proc.stdout.on('data', (d: Buffer) => (raw += d.toString()))
+  const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
+  return {
+    proc,
+    exited,
+    raw: () => raw,
+    screen: () => renderScreen(raw),
+    type: (keys: string) => proc.stdin.write(keys),
+    waitForScreen: (re: RegExp, what = String(re)) => waitUntil(() => renderScreen(raw).some((l) => re.test(l)), 15_000, `${what} on screen:\n${renderScreen(raw).join('\n')}`),
+  }
+}
+
+const others: Spawned[] = []
+afterEach(async () => {
+  for (const s of others.splice(0)) {
+    s.kill()
+    await s.exited
+  }
+})
+
+describe('the REPL in a real terminal', () => {
+  it('keeps the prompt and a half-typed line intact while messages arrive, and colours its output', async () => {
+    const portA = await freePort()
+    const b = await startNode(['B', '--port', '0', '--peer', `ws://127.0.0.1:${portA}/ws`, '--grace', '0'])
+    others.push(b)
+    const term = inTerminal(['start', 'A', '--port', String(portA), '--peer', b.url, '--grace', '0'])
+    await term.waitForScreen(/linked to peer B/)
+    await term.waitForScreen(/^A>$/, 'the prompt')
+
+    term.type('1 hel') // half-typed when B's message arrives
+    await term.waitForScreen(/^A> 1 hel$/)
+    await b.waitForOutput(/"event":"peer_connected","peer":"A"/)
+    b.proc.stdin.write('1 incoming from B\n')
+    await term.waitForScreen(/\d\d:\d\d:\d\d A B: incoming from B$/)
+    const screen = term.screen()
+    expect(screen.at(-1)).toBe('A> 1 hel') // the prompt and the typing survived, below the message
+
+    term.type('lo\r')
+    await term.waitForScreen(/✓ B acknowledged: hello \(\d+ ms\)/)
+    await b.waitForOutput(/"event":"message_received","from":"A","text":"hello"/)
+    expect(term.raw()).toMatch(/\x1b\[3\dm/) // coloured in a terminal
+
+    term.type('bogus\r')
+    await term.waitForScreen(/^error: unknown command "bogus"; type "help"/)
+    term.type('quit\r')
+    expect(await term.exited).toBe(0)
+    expect(term.screen().join('\n')).toMatch(/A stopped/)
+  })
+
+  it('asks for confirmation before quitting with unacknowledged messages', async () => {
+    const slow = await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'])
+    others.push(slow)
+    const term = inTerminal(['start', 'A', '--port', '0', '--peer', slow.url, '--grace', '0', '--ack-timeout', '1m'])
+    await term.waitForScreen(/linked to peer B/)
+    term.type('1 pending forever\r')
+    await slow.waitForOutput(/"text":"pending forever"/)
+    term.type('quit\r')
+    await term.waitForScreen(/1 message\(s\) not acknowledged yet\. Quit anyway\?/)
+    term.type('n') // no: back at the prompt
+    term.type('\r')
+    await term.waitForScreen(/^A>$/)
+    term.type('quit\r')
+    await term.waitForScreen(/Quit anyway\? .*$/)
+    term.type('y\r')
+    expect(await term.exited).toBe(1)
+    expect(term.screen().join('\n')).toMatch(/not acknowledged by B: pending forever/)
+  })
+
+  it('asks for name, port and peer when started with no name', async () => {
+    const term = inTerminal(['start', '--grace', '0'])
+    await term.waitForScreen(/Which node is this\?/)
+    await term.waitForScreen(/another name, port and peer/)
+    term.type('\x1b[B\x1b[B') // down twice: "another name, port and peer"
+    term.type('\r')
+    await term.waitForScreen(/Node name:/)
+    term.type('tester\r')
+    await term.waitForScreen(/Port to listen on:/)
+    term.type('\x15') // clear the default (Ctrl-U)
+    term.type('99999\r')
+    await term.waitForScreen(/a port is a number from 0 to 65535/)
+    term.type('\x15')
+    term.type('0\r')
+    await term.waitForScreen(/Peer URL to dial/)
+    term.type('\x15')
+    term.type('\r')
+    await term.waitForScreen(/tester listening on ws:\/\/127\.0\.0\.1:\d+\/ws/)
+    await term.waitForScreen(/^tester>$/)
+    term.type('peers\r')
+    await term.waitForScreen(/no peer links/)
+    term.type('quit\r')
+    expect(await term.exited).toBe(0)
+  })
+})
