@@ -80,10 +80,10 @@ export class TextRenderer implements Renderer {
         return this.line(c.yellow(`peer ${ev.peer} not connected: ${ev.reason}; ${retry}`))
       }
       case 'client_connected':
-        if (ev.role === 'node') return this.line(`peer node ${ev.name} connected in`)
+        if (ev.role === 'node') return this.line(`peer ${ev.name} dialed in`)
         return this.fold('connected', () => `client ${ev.name} connected (id ${ev.id})`)
       case 'client_disconnected':
-        if (ev.role === 'node') return this.line(`peer node ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+        if (ev.role === 'node') return this.line(`peer ${ev.name} hung up (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
         return this.fold('disconnected', () => `client ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
       case 'message_received':
         if (ev.repeat) return this.line(c.dim(`${ev.from} sent again (acknowledged again): ${ev.text}`))
