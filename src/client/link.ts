@@ -5,6 +5,7 @@ import {decodeFrame, encodeFrame, type Hello} from '../protocol/frame.js'
 import {SeenCache} from '../protocol/seen.js'
 import {runClientCommand} from './commands.js'
 import {dial, type DialOptions} from './dial.js'
+import {checkAlive, PING_INTERVAL_MS} from './liveness.js'
 import {describeClose, describeError} from './wire-errors.js'
 
 export const BACKOFF_MIN_MS = 100
@@ -76,6 +77,9 @@ export class Link extends EventEmitter<LinkEvents> {
   /** why the current socket is failing, when this side knows better than the close code */
   private failure: string | undefined
   private welcomeTimer: NodeJS.Timeout | undefined
+  private pingTimer: NodeJS.Timeout | undefined
+  /** last time anything (a frame, a pong) came from the server */
+  private lastSeenMs = 0
   /** the current socket is open and welcomed: sends go straight out */
   private isReady = false
   private stopped = false
@@ -138,6 +142,7 @@ export class Link extends EventEmitter<LinkEvents> {
     this.stopped = true
     clearTimeout(this.dialTimer)
     clearTimeout(this.welcomeTimer)
+    clearInterval(this.pingTimer)
     for (const p of this.pending.values()) clearTimeout(p.timer)
     for (const t of this.ackTimers) clearTimeout(t)
     this.ackTimers.clear()
@@ -191,11 +196,20 @@ export class Link extends EventEmitter<LinkEvents> {
 
     ws.on('open', () => {
       opened = true
+      this.lastSeenMs = Date.now()
+      // a peer that vanished without closing (power cut, cable) is found by ping/pong
+      clearInterval(this.pingTimer)
+      this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now()), PING_INTERVAL_MS)
+      this.pingTimer.unref()
       ws.send(encodeFrame({verb: 'hello', hello: {...this.opts.hello, id: this.id}}))
       // Wait for the welcome so that events name the peer and the id is settled.
       this.welcomeTimer = setTimeout(() => this.ready(ws), WELCOME_WAIT_MS)
     })
+    ws.on('pong', () => {
+      this.lastSeenMs = Date.now()
+    })
     ws.on('message', (data, isBinary) => {
+      this.lastSeenMs = Date.now()
       if (!isBinary) this.onFrame(ws, data.toString())
     })
     ws.on('error', (err) => {
@@ -203,6 +217,7 @@ export class Link extends EventEmitter<LinkEvents> {
     })
     ws.on('close', (code, reasonBuf) => {
       clearTimeout(this.welcomeTimer)
+      if (this.ws === ws) clearInterval(this.pingTimer)
       if (this.ws === ws) {
         this.ws = undefined
         this.isReady = false

@@ -3,11 +3,10 @@ import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
 import {WebSocket, WebSocketServer} from 'ws'
+import {checkAlive, DEAD_AFTER_MS, PING_INTERVAL_MS} from '../client/liveness.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
 
-export const PING_INTERVAL_MS = 15_000
-export const DEAD_AFTER_MS = 30_000
 export const WS_PATH = '/ws'
 
 /** One inbound WebSocket connection and what the server knows about it. */
@@ -229,13 +228,7 @@ export class NodeServer {
 
   private heartbeat(): void {
     const now = Date.now()
-    for (const conn of this.all) {
-      if (now - conn.lastSeenMs > this.opts.deadAfterMs) {
-        conn.ws.terminate()
-      } else if (conn.ws.readyState === WebSocket.OPEN) {
-        conn.ws.ping()
-      }
-    }
+    for (const conn of this.all) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
   }
 }
 
