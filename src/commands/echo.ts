@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {clientFlags, outputFlags} from '../cli/flags.js'
+import {clientFlags} from '../cli/flags.js'
 import {echoMany, echoOnce, formatSummary} from '../client/echo.js'
 import {clientOptions, httpBase} from '../client/options.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -29,7 +29,7 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
 
   static override flags = {
     ...clientFlags,
-    json: outputFlags.json,
+    json: Flags.boolean({description: 'print the result as one JSON object (count, ok, failed, bytes, ms, per_second, error)', default: false}),
     count: Flags.integer({description: 'send the message this many times', default: 1, min: 1}),
     concurrency: Flags.integer({description: 'requests in flight at once (with --count)', default: 1, min: 1}),
   }
