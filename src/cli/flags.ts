@@ -40,6 +40,27 @@ export function checkWsUrl(input: string): string {
   return input
 }
 
+/** A browser origin (`http(s)://host[:port]`), kept in its canonical form. */
+export const originFlag = Flags.custom<string>({
+  helpValue: 'ORIGIN',
+  parse: async (input) => checkOrigin(input),
+})
+
+/** Checks that `input` is an http(s) origin with no path; returns its canonical form. */
+export function checkOrigin(input: string): string {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw new Error(`invalid origin "${input}": use e.g. http://localhost:3000`)
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`invalid origin "${input}": must start with http:// or https://`)
+  if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
+    throw new Error(`invalid origin "${input}": an origin is scheme, host and port only, e.g. http://localhost:3000`)
+  }
+  return url.origin
+}
+
 /** Flags every command shares for output. */
 export const outputFlags = {
   json: Flags.boolean({description: 'print events as NDJSON on stdout (one JSON object per line), nothing else', default: false}),
@@ -48,7 +69,7 @@ export const outputFlags = {
 
 /** Flags of every client command (connect, send, load, echo, clients, time). */
 export const clientFlags = {
-  token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN)', env: 'PEERLINK_TOKEN'}),
+  token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/)', env: 'PEERLINK_TOKEN'}),
   ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
   insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
 }

@@ -1,6 +1,7 @@
 import {readFileSync} from 'node:fs'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
+import {resolveToken} from './token.js'
 
 /** What every client command accepts about reaching a node (`--token`, `--ca`, `--insecure`). */
 export interface ClientFlags {
@@ -10,15 +11,12 @@ export interface ClientFlags {
 }
 
 /**
- * The token a client sends: `--token`, then env `PEERLINK_TOKEN`.
- * (The shared token file in the config folder joins this order with auth.)
+ * Turns client flags into dial options once, at the edge; a CA file that
+ * cannot be read is a one-line error. The token comes from {@link resolveToken}
+ * (`--token`, env, token file); `createToken` lets a node make the token file
+ * a client would only read.
  */
-export function resolveToken(flagToken: string | undefined): string | undefined {
-  return flagToken ?? process.env.PEERLINK_TOKEN ?? undefined
-}
-
-/** Turns client flags into dial options once, at the edge; a CA file that cannot be read is a one-line error. */
-export function clientOptions(flags: ClientFlags): DialOptions {
+export function clientOptions(flags: ClientFlags, createToken = false): DialOptions {
   let ca: Buffer | undefined
   if (flags.ca !== undefined) {
     try {
@@ -27,7 +25,7 @@ export function clientOptions(flags: ClientFlags): DialOptions {
       throw new PeerlinkError('BAD_FLAG', `--ca: cannot read ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
   }
-  return {token: resolveToken(flags.token), ca, insecure: flags.insecure ?? false}
+  return {token: resolveToken({flag: flags.token, create: createToken}), ca, insecure: flags.insecure ?? false}
 }
 
 /** The http(s):// base of a node from its ws(s):// or http(s):// URL, e.g. ws://h:1/ws → http://h:1. */

@@ -60,7 +60,13 @@ export function describeError(err: unknown): string {
     case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
     case 'CERT_HAS_EXPIRED':
     case 'ERR_TLS_CERT_ALTNAME_INVALID':
+    case 'CERT_UNTRUSTED':
+    case 'CERT_NOT_YET_VALID':
+    case 'UNABLE_TO_GET_ISSUER_CERT':
       return `untrusted certificate (${e.code}): pass --ca FILE or --insecure`
+    case 'EPROTO':
+    case 'ERR_SSL_WRONG_VERSION_NUMBER':
+      return 'TLS handshake failed: does the server speak https/wss (or plain http/ws, and the URL says https/wss)?'
     default: {
       const msg = e instanceof Error ? e.message : String(err)
       return msg.split('\n')[0]

@@ -1,14 +1,17 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {durationFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {clientFlags, durationFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
+import {clientOptions} from '../client/options.js'
+import {createGuards} from '../http/auth.js'
 import {NODE_DEFAULTS, PeerNode} from '../node/node.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
 import {nodeTarget} from '../repl/targets.js'
+import {loadServerTls} from '../node/tls.js'
 
 export default class Start extends BaseCommand {
   static override summary = 'Run a node: a WebSocket server, links to its peers, and a REPL.'
@@ -24,6 +27,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Terminal 2', command: '<%= config.bin %> <%= command.id %> B'},
     {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
     {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
+    {description: 'Serve https:// and wss:// with a certificate', command: '<%= config.bin %> <%= command.id %> relay --port 9443 --no-repl --tls-cert cert.pem --tls-key key.pem'},
   ]
 
   static override args = {
@@ -40,8 +44,16 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'ack-delay': durationFlag({description: 'delay before this node answers "ok Y" for a message delivered to it', default: NODE_DEFAULTS.ackDelayMs, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
     'drain-timeout': durationFlag({description: 'at end of input, wait at most this long for acknowledgements', default: NODE_DEFAULTS.drainTimeoutMs, defaultHelp: async () => '10s', env: 'PEERLINK_DRAIN_TIMEOUT'}),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: NODE_DEFAULTS.maxPayloadBytes, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
-    token: Flags.string({description: 'shared token, sent when dialing peers', env: 'PEERLINK_TOKEN'}),
+    token: Flags.string({
+      description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
+      env: 'PEERLINK_TOKEN',
+    }),
     auth: Flags.boolean({description: 'require the token (--no-auth turns auth off, with a warning)', allowNo: true, default: true}),
+    'tls-cert': Flags.string({description: 'PEM certificate: serve https:// and wss:// (needs --tls-key)', helpValue: 'FILE'}),
+    'tls-key': Flags.string({description: 'PEM private key of --tls-cert', helpValue: 'FILE'}),
+    ca: clientFlags.ca,
+    insecure: clientFlags.insecure,
+    'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...outputFlags,
   }
@@ -49,6 +61,11 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Start)
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
+    // Flags first, questions after: a bad --tls-key should not wait for answers.
+    const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
+    // The node makes the token file when missing; its peer links send the same token.
+    const dialOptions = clientOptions({token: flags.token, ca: flags.ca, insecure: flags.insecure}, true)
+    const guards = createGuards({token: flags.auth ? dialOptions.token : undefined, tls: tls !== undefined, allowedOrigins: flags['allow-origin'] ?? []})
     let name = flags.name ?? args.name
     let port = flags.port
     let peers = flags.peer
@@ -73,7 +90,12 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       ackTimeoutMs: flags['ack-timeout'],
       ackDelayMs: flags['ack-delay'],
       maxPayloadBytes: flags['max-payload'],
-      token: flags.token,
+      token: dialOptions.token,
+      ca: dialOptions.ca,
+      insecure: dialOptions.insecure,
+      tls,
+      checkUpgrade: guards.checkUpgrade,
+      guardRequest: guards.guardRequest,
     })
     const console = new Console()
     const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json

@@ -1,9 +1,11 @@
 import type {PeerNode} from '../node/node.js'
+import {echo} from './echo.js'
 import {sendJson} from './respond.js'
 import type {Router} from './router.js'
 
-/** The node's own routes: liveness and counters. */
+/** The node's own routes: liveness, counters and the echo service. */
 export function addNodeRoutes(router: Router, node: PeerNode): void {
   router.add('GET', '/healthz', (_req, res) => sendJson(res, 200, {ok: true}))
   router.add('GET', '/stats', (_req, res) => sendJson(res, 200, node.stats()))
+  router.add('POST', '/echo', echo)
 }

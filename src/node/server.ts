@@ -8,6 +8,12 @@ import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
 
 export const WS_PATH = '/ws'
+/** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
+export const HEADERS_TIMEOUT_MS = 10_000
+/** The whole request, body included (bodies are at most 1 MiB). */
+export const REQUEST_TIMEOUT_MS = 60_000
+/** How often Node looks for connections past those timeouts. */
+const TIMEOUT_CHECK_MS = 1000
 
 /** One inbound WebSocket connection and what the server knows about it. */
 export class Conn {
@@ -56,6 +62,8 @@ export interface ServerOptions {
   tls?: {cert: string | Buffer; key: string | Buffer}
   pingIntervalMs?: number
   deadAfterMs?: number
+  headersTimeoutMs?: number
+  requestTimeoutMs?: number
   /** checked before every WebSocket upgrade (auth, origin); a refusal answers with its status */
   checkUpgrade?: (req: http.IncomingMessage) => Refusal | undefined
 }
@@ -89,13 +97,29 @@ export class NodeServer {
     opts: ServerOptions,
     private readonly handlers: ServerHandlers,
   ) {
-    this.opts = {pingIntervalMs: PING_INTERVAL_MS, deadAfterMs: DEAD_AFTER_MS, ...opts}
+    this.opts = {
+      pingIntervalMs: PING_INTERVAL_MS,
+      deadAfterMs: DEAD_AFTER_MS,
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      ...opts,
+    }
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handlers.request(req, res)
-    this.http = opts.tls ? https.createServer({cert: opts.tls.cert, key: opts.tls.key}, onRequest) : http.createServer(onRequest)
+    const limits: http.ServerOptions = {
+      headersTimeout: this.opts.headersTimeoutMs,
+      requestTimeout: this.opts.requestTimeoutMs,
+      connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+    }
+    this.http = opts.tls ? https.createServer({...limits, cert: opts.tls.cert, key: opts.tls.key}, onRequest) : http.createServer(limits, onRequest)
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // malformed HTTP, oversized headers: answer if we still can, never crash
       if (socket.writable) {
-        const status = err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request'
+        const status =
+          err.code === 'HPE_HEADER_OVERFLOW'
+            ? '431 Request Header Fields Too Large'
+            : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+              ? '408 Request Timeout'
+              : '400 Bad Request'
         socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       } else {
         socket.destroy()

@@ -134,8 +134,9 @@ export function decodeFrame(data: string): Decoded {
     case 'error':
       return {ok: true, frame: {verb: 'error', text: payload}}
     default: {
-      const shown = verb.length > 32 ? `${verb.slice(0, 32)}…` : verb
-      return fail(verb === '' ? 'empty frame: expected "message <text>"' : `unknown verb "${shown}": expected one of ${VERBS.join(', ')}`)
+      // JSON-quoted so that a verb holding a newline still makes a one-line reason
+      const shown = JSON.stringify(verb.length > 32 ? `${verb.slice(0, 32)}…` : verb)
+      return fail(verb === '' ? 'empty frame: expected "message <text>"' : `unknown verb ${shown}: expected one of ${VERBS.join(', ')}`)
     }
   }
 }

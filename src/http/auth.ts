@@ -1,0 +1,130 @@
+import {createHash, timingSafeEqual} from 'node:crypto'
+import type {IncomingMessage, ServerResponse} from 'node:http'
+import type {Refusal} from '../node/server.js'
+import {sendError} from './respond.js'
+
+/** Routes anyone may call without the token. */
+export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz'])
+
+export interface GuardOptions {
+  /** the shared token; undefined turns auth off (`--no-auth`) */
+  token: string | undefined
+  /** whether the node serves https/wss: the scheme of its own origin */
+  tls: boolean
+  /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000` */
+  allowedOrigins: readonly string[]
+}
+
+export interface Guards {
+  /** for NodeServer's `checkUpgrade`: token first, then Origin */
+  checkUpgrade: (req: IncomingMessage) => Refusal | undefined
+  /** for PeerNode's `guardRequest`: answers 401 and returns true when the token is missing or wrong */
+  guardRequest: (req: IncomingMessage, res: ServerResponse) => boolean
+}
+
+/**
+ * The token a request carries: `Authorization: Bearer T`, `Token: T`, or, when
+ * `allowQuery` (the WebSocket URL: browsers cannot set headers on an upgrade),
+ * `?token=T`.
+ */
+export function requestToken(req: IncomingMessage, allowQuery: boolean): string | undefined {
+  const authorization = req.headers.authorization
+  if (authorization) {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization)
+    if (m) return m[1]
+  }
+  const header = req.headers.token
+  if (typeof header === 'string' && header.trim() !== '') return header.trim()
+  if (allowQuery) {
+    const query = queryOf(req.url)
+    const fromQuery = query?.get('token')
+    if (fromQuery) return fromQuery
+  }
+  return undefined
+}
+
+/**
+ * Compares two tokens in constant time. Hashing both first gives equal-length
+ * inputs for timingSafeEqual, so not even the length of the real token leaks.
+ */
+export function tokensEqual(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest()
+  const b = createHash('sha256').update(expected).digest()
+  return timingSafeEqual(a, b)
+}
+
+/** Why a request is not authorized, or undefined when it is. */
+export function authFailure(req: IncomingMessage, token: string | undefined, allowQuery: boolean): string | undefined {
+  if (token === undefined) return undefined
+  const given = requestToken(req, allowQuery)
+  if (given === undefined) return 'token required: send "Authorization: Bearer <token>" (peerlink clients: --token or PEERLINK_TOKEN)'
+  if (!tokensEqual(given, token)) return 'wrong token'
+  return undefined
+}
+
+/**
+ * Why an upgrade's Origin is refused, or undefined when it is fine. No Origin
+ * (a CLI, a server) is fine; a browser page may open a WebSocket only from the
+ * node's own origin (scheme, host and port, taken from the Host it asked for)
+ * or one listed in `allowed`. `Origin: null` (a sandboxed page, a file) is
+ * another origin like any other.
+ */
+export function originFailure(req: IncomingMessage, tls: boolean, allowed: readonly string[]): string | undefined {
+  const origin = req.headers.origin
+  if (origin === undefined) return undefined
+  const own = req.headers.host ? normalizeOrigin(`${tls ? 'https' : 'http'}://${req.headers.host}`) : undefined
+  const given = normalizeOrigin(origin)
+  if (given !== undefined && (given === own || allowed.includes(given))) return undefined
+  return `origin ${origin} is not allowed (allow it with --allow-origin ${given ?? origin})`
+}
+
+/**
+ * The canonical form of an origin (`scheme://host[:port]`, default port
+ * dropped, host lowercased), or undefined when `text` is not an http(s) origin.
+ */
+export function normalizeOrigin(text: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return undefined
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined
+  return url.origin
+}
+
+/** The node's checks before a request or upgrade reaches it: token (401) before Origin (403). */
+export function createGuards(opts: GuardOptions): Guards {
+  const allowed = opts.allowedOrigins.map((o) => normalizeOrigin(o) ?? o)
+  return {
+    checkUpgrade(req) {
+      const auth = authFailure(req, opts.token, true)
+      if (auth) return {status: 401, msg: auth}
+      const origin = originFailure(req, opts.tls, allowed)
+      if (origin) return {status: 403, msg: origin}
+      return undefined
+    },
+    guardRequest(req, res) {
+      if (PUBLIC_PATHS.has(pathOf(req.url))) return false
+      const auth = authFailure(req, opts.token, false)
+      if (!auth) return false
+      res.setHeader('www-authenticate', 'Bearer realm="peerlink"')
+      // Whatever body was sent is not read; closing spares us draining it.
+      res.setHeader('connection', 'close')
+      sendError(res, 401, auth)
+      return true
+    },
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/'
+  const q = raw.indexOf('?')
+  return q < 0 ? raw : raw.slice(0, q)
+}
+
+function queryOf(url: string | undefined): URLSearchParams | undefined {
+  const raw = url ?? '/'
+  const q = raw.indexOf('?')
+  return q < 0 ? undefined : new URLSearchParams(raw.slice(q + 1))
+}
