@@ -10,7 +10,7 @@ import {waitUntil} from '../helpers/ws.js'
  */
 function inTerminal(args: string[]) {
   const command = [process.execPath, RUN, ...args].map((a) => `'${a}'`).join(' ')
-  const env = cliEnv({COLUMNS: '120', LINES: '40', TERM: 'xterm-256color', FORCE_COLOR: '1'})
+  const env = {...shared, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color', FORCE_COLOR: '1'}
   delete env.NO_COLOR
   const proc = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {env, stdio: 'pipe'})
   let raw = ''
@@ -26,6 +26,8 @@ function inTerminal(args: string[]) {
   }
 }
 
+// one user: the terminal node and its peers share a config folder, hence the token file
+const shared = cliEnv()
 const others: Spawned[] = []
 afterEach(async () => {
   for (const s of others.splice(0)) {
@@ -37,7 +39,7 @@ afterEach(async () => {
 describe('the REPL in a real terminal', () => {
   it('keeps the prompt and a half-typed line intact while messages arrive, and colours its output', async () => {
     const portA = await freePort()
-    const b = await startNode(['B', '--port', '0', '--peer', `ws://127.0.0.1:${portA}/ws`, '--grace', '0'])
+    const b = await startNode(['B', '--port', '0', '--peer', `ws://127.0.0.1:${portA}/ws`, '--grace', '0'], shared)
     others.push(b)
     const term = inTerminal(['start', 'A', '--port', String(portA), '--peer', b.url, '--grace', '0'])
     await term.waitForScreen(/linked to peer B/)
@@ -64,7 +66,7 @@ describe('the REPL in a real terminal', () => {
   })
 
   it('asks for confirmation before quitting with unacknowledged messages', async () => {
-    const slow = await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'])
+    const slow = await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'], shared)
     others.push(slow)
     const term = inTerminal(['start', 'A', '--port', '0', '--peer', slow.url, '--grace', '0', '--ack-timeout', '1m'])
     await term.waitForScreen(/linked to peer B/)

@@ -1,6 +1,8 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {cliEnv, events, freePort, runCli, spawnCli, startNode, type Spawned} from '../helpers/cli.js'
 
+// one user on one machine: every node of this file shares a config folder, so they share its token file
+const env = cliEnv()
 const running: Spawned[] = []
 afterEach(async () => {
   for (const s of running.splice(0)) {
@@ -19,8 +21,8 @@ const url = (port: number) => `ws://127.0.0.1:${port}/ws`
 describe('two linked nodes', () => {
   it('exchange "1 <message>" both ways through stdin pipes, with --json events', async () => {
     const [portA, portB] = [await freePort(), await freePort()]
-    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0']))
-    const b = track(await startNode(['B', '--port', String(portB), '--peer', url(portA), '--grace', '0']))
+    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0'], env))
+    const b = track(await startNode(['B', '--port', String(portB), '--peer', url(portA), '--grace', '0'], env))
     await a.waitForOutput(/"event":"peer_connected","peer":"B"/)
     await b.waitForOutput(/"event":"peer_connected","peer":"A"/)
 
@@ -49,18 +51,18 @@ describe('two linked nodes', () => {
 
   it('queues lines typed before the link is up and delivers them once the peer appears', async () => {
     const [portA, portB] = [await freePort(), await freePort()]
-    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0']))
+    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0'], env))
     a.proc.stdin.write('1 early bird\n')
     await a.waitForOutput(/"event":"peer_disconnected"/)
-    const b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0']))
+    const b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0'], env))
     await b.waitForOutput(/"event":"message_received","from":"A","text":"early bird"/)
     await a.waitForOutput(/"event":"message_acked","text":"early bird"/)
   })
 
   it('loses no message when the peer is killed and restarted: every message sent at A is acknowledged', async () => {
     const [portA, portB] = [await freePort(), await freePort()]
-    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0', '--ack-timeout', '1s']))
-    let b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0', '--ack-delay', '300ms']))
+    const a = track(await startNode(['A', '--port', String(portA), '--peer', url(portB), '--grace', '0', '--ack-timeout', '1s'], env))
+    let b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0', '--ack-delay', '300ms'], env))
     await a.waitForOutput(/"event":"peer_connected"/)
     for (let i = 0; i < 5; i++) a.proc.stdin.write(`1 before-${i}\n`)
     await a.waitForOutput(/"event":"message_sent","text":"before-4"/)
@@ -69,7 +71,7 @@ describe('two linked nodes', () => {
     await b.exited
     for (let i = 0; i < 5; i++) a.proc.stdin.write(`1 during-${i}\n`)
     await a.waitForOutput(/"event":"peer_disconnected"/)
-    b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0']))
+    b = track(await startNode(['B', '--port', String(portB), '--no-repl', '--grace', '0'], env))
     a.proc.stdin.end()
     expect(await a.exited).toBe(0)
     const acked = new Set(events(a.stdout()).filter((e) => e.event === 'message_acked').map((e) => e.text))
@@ -83,8 +85,8 @@ describe('two linked nodes', () => {
 
 describe('draining at end of input', () => {
   it('exits 0 once the message is acknowledged', async () => {
-    const peer = track(await startNode(['B', '--port', '0', '--no-repl']))
-    const r = await runCli(['start', 'A', '--port', '0', '--peer', peer.url, '--grace', '0', '--json'], {input: '1 hi\n'})
+    const peer = track(await startNode(['B', '--port', '0', '--no-repl'], env))
+    const r = await runCli(['start', 'A', '--port', '0', '--peer', peer.url, '--grace', '0', '--json'], {input: '1 hi\n', env})
     expect(r.code).toBe(0)
     expect(events(r.stdout).map((e) => e.event)).toEqual(expect.arrayContaining(['message_acked', 'stopped']))
     await peer.waitForOutput(/"event":"message_received","from":"A","text":"hi"/)
@@ -93,6 +95,7 @@ describe('draining at end of input', () => {
   it('exits 1 after --drain-timeout when no peer is reachable, reporting the message failed', async () => {
     const r = await runCli(['start', 'A', '--port', '0', '--peer', url(await freePort()), '--grace', '0', '--drain-timeout', '1s', '--json'], {
       input: '1 into the void\n',
+      env,
     })
     expect(r.code).toBe(1)
     const evs = events(r.stdout)
@@ -101,16 +104,17 @@ describe('draining at end of input', () => {
   })
 
   it('exits 1 when the peer takes the message but never acknowledges in time', async () => {
-    const peer = track(await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m']))
+    const peer = track(await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'], env))
     const r = await runCli(['start', 'A', '--port', '0', '--peer', peer.url, '--grace', '0', '--drain-timeout', '1s', '--ack-timeout', '30s'], {
       input: '1 slow\n',
+      env,
     })
     expect(r.code).toBe(1)
     expect(r.stdout).toMatch(/not acknowledged by B: slow/)
   })
 
   it('--no-repl drains on SIGTERM and exits 0 with nothing pending', async () => {
-    const node = track(await startNode(['solo', '--port', '0', '--no-repl']))
+    const node = track(await startNode(['solo', '--port', '0', '--no-repl'], env))
     node.kill('SIGTERM')
     expect(await node.exited).toBe(0)
     expect(events(node.stdout()).at(-1)).toMatchObject({event: 'stopped', code: 0})
@@ -133,14 +137,14 @@ describe('command-line errors', () => {
   })
 
   it('a port in use is one line naming the port, exit 1', async () => {
-    const first = track(await startNode(['A', '--port', '0', '--no-repl']))
-    const r = await runCli(['start', 'B', '--port', String(first.port), '--no-repl'])
+    const first = track(await startNode(['A', '--port', '0', '--no-repl'], env))
+    const r = await runCli(['start', 'B', '--port', String(first.port), '--no-repl'], {env})
     expect(r.code).toBe(1)
     expect(r.stderr.trim()).toBe(`error: port ${first.port} is already in use on 127.0.0.1`)
   })
 
   it('a bad REPL line prints a one-line error with a hint and the node goes on', async () => {
-    const r = await runCli(['start', 'solo', '--port', '0'], {input: 'bogus\n1\nstats\n'})
+    const r = await runCli(['start', 'solo', '--port', '0'], {input: 'bogus\n1\nstats\n', env})
     expect(r.code).toBe(0)
     expect(r.stderr).toMatch(/^error: unknown command "bogus"; type "help"/m)
     expect(r.stderr).toMatch(/^error: empty message/m)
