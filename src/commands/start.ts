@@ -1,10 +1,12 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {durationFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {durationFlag, nodeUrlFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {NODE_DEFAULTS, PeerNode} from '../node/node.js'
+import {REGISTRY_TTL_MS_DEFAULT, REGISTRY_TTL_MS_MIN} from '../registry/table.js'
+import {PeerlinkError} from '../protocol/errors.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
@@ -24,6 +26,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Terminal 2', command: '<%= config.bin %> <%= command.id %> B'},
     {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
     {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
+    {description: 'Join the registry of the node on 9000 and link to every node listed there', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --registry http://127.0.0.1:9000'},
   ]
 
   static override args = {
@@ -42,12 +45,16 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: NODE_DEFAULTS.maxPayloadBytes, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({description: 'shared token, sent when dialing peers', env: 'PEERLINK_TOKEN'}),
     auth: Flags.boolean({description: 'require the token (--no-auth turns auth off, with a warning)', allowNo: true, default: true}),
+    registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
+    advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
+    'registry-ttl': durationFlag({description: 'drop client-table entries not seen for this long (live connections stay)', default: REGISTRY_TTL_MS_DEFAULT, defaultHelp: async () => '5s', env: 'PEERLINK_REGISTRY_TTL'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...outputFlags,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Start)
+    if (flags['registry-ttl'] < REGISTRY_TTL_MS_MIN) throw new PeerlinkError('BAD_FLAG', `--registry-ttl: must be at least ${REGISTRY_TTL_MS_MIN}ms`)
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     let name = flags.name ?? args.name
     let port = flags.port
@@ -74,6 +81,9 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       ackDelayMs: flags['ack-delay'],
       maxPayloadBytes: flags['max-payload'],
       token: flags.token,
+      registry: flags.registry,
+      advertise: flags.advertise,
+      registryTtlMs: flags['registry-ttl'],
     })
     const console = new Console()
     const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
