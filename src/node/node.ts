@@ -95,6 +95,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private discovery: Discovery<Link> | undefined
   /** links dropped while running, still closing */
   private readonly closingLinks = new Set<Promise<void>>()
+  /** own messages given up because their peer left for good: the node can no longer say all were acknowledged */
+  private lostMessages = 0
 
   constructor(opts: NodeOptions) {
     super()
@@ -238,13 +240,16 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     return this.links.map((l) => ({url: l.url, name: l.remoteName ?? l.url, up: l.isUp, pending: l.pendingCount}))
   }
 
-  /** Waits until every own message is acknowledged, at most `timeoutMs`; true when all were. */
+  /**
+   * Waits until every own message is acknowledged, at most `timeoutMs`; true
+   * when all were (false too when some failed earlier because their peer left).
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
     while (this.outbox > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, deadline - Date.now())))
     }
-    return this.outbox === 0
+    return this.outbox === 0 && this.lostMessages === 0
   }
 
   /** Reports what is still unacknowledged as failed, closes everything with 1001 and reports `stopped`. */
@@ -271,7 +276,10 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   /** Drops a link for good: its unacknowledged messages fail with `failReason`, and it is closed. */
   private dropPeer(link: Link, failReason: string, why: string): void {
     const peer = link.remoteName ?? link.url
-    for (const text of link.abandon()) this.report({event: 'message_failed', text, to: peer, reason: failReason})
+    for (const text of link.abandon()) {
+      this.lostMessages++
+      this.report({event: 'message_failed', text, to: peer, reason: failReason})
+    }
     const i = this.links.indexOf(link)
     if (i >= 0) this.links.splice(i, 1)
     this.peersDown.delete(link)

@@ -159,6 +159,24 @@ describe('reverse commands', () => {
     expect(cliMissing.stderr).toContain('409')
   })
 
+  it("the REPL's clients and time <id|name> list the table and ask a client", async () => {
+    const r = await node(['relay', '--port', '0'])
+    const link = new Link({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
+    closers.push(() => link.close())
+    const up = new Promise((resolve) => link.once('up', resolve))
+    link.start()
+    await up
+    r.proc.stdin.write(`clients\ntime timekeeper\ntime ${link.id}\ntime nobody\n`)
+    await until(() => events(r.stdout()).filter((e) => e.topic === 'time').length === 2, 10_000, 'two time answers')
+    await r.waitForOutput(/"event":"error","msg":"no client with id or name \\"nobody\\"/)
+    const evs = events(r.stdout())
+    const clients = evs.find((e) => e.event === 'info' && e.topic === 'clients') as {data: Record<string, {name: string}>}
+    expect(clients.data[link.id]).toMatchObject({name: 'timekeeper', role: 'client'})
+    for (const t of evs.filter((e) => e.topic === 'time')) expect(t.data).toEqual({id: link.id, name: 'timekeeper', ts: expect.stringMatching(ISO_MS)})
+    r.proc.stdin.end()
+    expect(await r.exited).toBe(0)
+  })
+
   it('answers 504 when the client never answers the command', async () => {
     const r = await node(['R', '--port', '0', '--no-repl'])
     const mute = await helloClient(r.url, 'mute')
@@ -199,7 +217,8 @@ describe('registry discovery', () => {
     await c.exited
     b.proc.stdin.write('1 into the void\n')
     await b.waitForOutput(/"event":"message_failed","text":"into the void","to":"n3","reason":"peer gone"/, 30_000)
+    // n1 is gone too, so nothing waits: n2 stops at once, exit 1 as one message was never acknowledged
     b.proc.stdin.end()
-    await b.exited
+    expect(await b.exited).toBe(1)
   })
 })
