@@ -147,8 +147,10 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
           client: {token: this.opts.token, ca: this.opts.ca, insecure: this.opts.insecure},
         },
         {
-          // the node is listed in the registry, so it is up: no grace delay
-          dial: (url) => this.addPeer(url, {graceMs: 0}),
+          // The node is listed in the registry, so it is up: no grace delay. The
+          // link proposes this node's registry id, so a peer that is itself the
+          // registry shows one entry for this node, live, instead of two.
+          dial: (url) => this.addPeer(url, {graceMs: 0, id: this.discovery?.id}),
           drop: (link) => this.dropPeer(link, 'peer gone', 'left the registry'),
           fixedUrls: () => fixed,
           info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
@@ -160,10 +162,10 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   /** Adds an outbound link to `url` and starts it (after the node's grace delay unless told otherwise). */
-  addPeer(url: string, opts: {graceMs?: number} = {}): Link {
+  addPeer(url: string, opts: {graceMs?: number; id?: string} = {}): Link {
     const link = new Link({
       url,
-      hello: {name: this.name, port: this.port, role: 'node'},
+      hello: {...(opts.id === undefined ? {} : {id: opts.id}), name: this.name, port: this.port, role: 'node'},
       graceMs: opts.graceMs ?? this.opts.graceMs,
       ackTimeoutMs: this.opts.ackTimeoutMs,
       ackDelayMs: this.opts.ackDelayMs,
