@@ -170,7 +170,7 @@ describe('reverse commands', () => {
     await until(() => events(r.stdout()).filter((e) => e.topic === 'time').length === 2, 10_000, 'two time answers')
     await r.waitForOutput(/"event":"error","msg":"no client with id or name \\"nobody\\"/)
     const evs = events(r.stdout())
-    const clients = evs.find((e) => e.event === 'info' && e.topic === 'clients') as {data: Record<string, {name: string}>}
+    const clients = evs.find((e) => e.event === 'info' && e.topic === 'clients') as unknown as {data: Record<string, {name: string}>}
     expect(clients.data[link.id]).toMatchObject({name: 'timekeeper', role: 'client'})
     for (const t of evs.filter((e) => e.topic === 'time')) expect(t.data).toEqual({id: link.id, name: 'timekeeper', ts: expect.stringMatching(ISO_MS)})
     r.proc.stdin.end()
