@@ -1,4 +1,5 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {PeerlinkError} from '../protocol/errors.js'
 import {parseDuration, parseSize} from '../protocol/units.js'
 
 /** A duration flag (`250ms`, `3s`, `1m`) parsed to milliseconds. */
@@ -72,4 +73,39 @@ export const clientFlags = {
   token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/)', env: 'PEERLINK_TOKEN'}),
   ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
   insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
+}
+
+/** A node's address as http(s):// or ws(s):// (e.g. the `--registry`, or the URL of a client command). */
+export const nodeUrlFlag = Flags.custom<string>({
+  helpValue: 'URL',
+  parse: async (input) => checkNodeUrl(input),
+})
+
+/** Checks that `input` is an http(s):// or ws(s):// URL; returns it unchanged. */
+export function checkNodeUrl(input: string): string {
+  let url: URL
+  try {
+    url = new URL(input)
+  } catch {
+    throw new Error(`invalid URL "${input}": use e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws`)
+  }
+  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
+    throw new Error(`invalid URL "${input}": must start with http://, https://, ws:// or wss://`)
+  }
+  return input
+}
+
+/** A required URL argument naming a node (http(s):// or ws(s)://); a bad one is a usage error (exit 2). */
+export function nodeUrlArg(description = "the node's URL (http(s):// or ws(s)://)") {
+  return Args.string({
+    description,
+    required: true,
+    parse: async (input) => {
+      try {
+        return checkNodeUrl(input)
+      } catch (err) {
+        throw new PeerlinkError('BAD_FLAG', (err as Error).message)
+      }
+    },
+  })
 }

@@ -1,12 +1,14 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {clientFlags, durationFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {clientFlags, durationFlag, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
 import {createGuards} from '../http/auth.js'
 import {NODE_DEFAULTS, PeerNode} from '../node/node.js'
+import {REGISTRY_TTL_MS_DEFAULT, REGISTRY_TTL_MS_MIN} from '../registry/table.js'
+import {PeerlinkError} from '../protocol/errors.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
@@ -28,6 +30,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
     {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
     {description: 'Serve https:// and wss:// with a certificate', command: '<%= config.bin %> <%= command.id %> relay --port 9443 --no-repl --tls-cert cert.pem --tls-key key.pem'},
+    {description: 'Join the registry of the node on 9000 and link to every node listed there', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --registry http://127.0.0.1:9000'},
   ]
 
   static override args = {
@@ -54,12 +57,16 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
     'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
+    advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
+    'registry-ttl': durationFlag({description: 'drop client-table entries not seen for this long (live connections stay)', default: REGISTRY_TTL_MS_DEFAULT, defaultHelp: async () => '5s', env: 'PEERLINK_REGISTRY_TTL'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...outputFlags,
   }
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Start)
+    if (flags['registry-ttl'] < REGISTRY_TTL_MS_MIN) throw new PeerlinkError('BAD_FLAG', `--registry-ttl: must be at least ${REGISTRY_TTL_MS_MIN}ms`)
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     // Flags first, questions after: a bad --tls-key should not wait for answers.
     const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
@@ -96,6 +103,9 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       tls,
       checkUpgrade: guards.checkUpgrade,
       guardRequest: guards.guardRequest,
+      registry: flags.registry,
+      advertise: flags.advertise,
+      registryTtlMs: flags['registry-ttl'],
     })
     const console = new Console()
     const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json

@@ -5,7 +5,7 @@
 export type NodeEvent =
   | {event: 'listening'; url: string; host: string; port: number}
   | {event: 'peer_connected'; peer: string; url: string}
-  | {event: 'peer_disconnected'; peer: string; url: string; reason: string; retry_in_ms?: number}
+  | {event: 'peer_disconnected'; peer: string; url: string; reason: string; retry_in_ms?: number; dropped?: true}
   | {event: 'client_connected'; id: string; name: string; role: 'node' | 'client'; ip: string; port: number}
   | {event: 'client_disconnected'; id: string; name: string; role: 'node' | 'client'; code: number; reason: string}
   | {event: 'message_received'; from: string; text: string; repeat?: boolean}

@@ -7,8 +7,12 @@ import {SeenCache} from '../protocol/seen.js'
 import {SEEN_TTL_MS} from '../client/link.js'
 import {Router} from '../http/router.js'
 import {addNodeRoutes} from '../http/routes.js'
+import {addClientRoutes} from '../http/clients.js'
+import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
+import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
 import {Relay} from './relay.js'
+import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse.js'
 import {Conn, NodeServer, WS_PATH, type Refusal} from './server.js'
 
 export interface NodeOptions {
@@ -31,6 +35,12 @@ export interface NodeOptions {
   checkUpgrade?: (req: IncomingMessage) => Refusal | undefined
   /** answers HTTP requests before the router, e.g. to demand a token; true when it answered */
   guardRequest?: (req: IncomingMessage, res: ServerResponse) => boolean
+  /** client-table entries not seen for this long are pruned (default 5 s) */
+  registryTtlMs?: number
+  /** join this registry (http(s) base or ws(s) URL of another node) and link to the nodes listed there */
+  registry?: string
+  /** the URL other nodes should dial to reach this one (default: from host, port and TLS) */
+  advertise?: string
 }
 
 export const NODE_DEFAULTS = {
@@ -72,6 +82,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   readonly server: NodeServer
   readonly router = new Router()
   readonly links: Link[] = []
+  /** every client and node this node knows: HTTP registrations and live WebSocket connections */
+  readonly table: ClientTable
   port = 0
 
   private readonly opts: NodeOptions
@@ -79,13 +91,20 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private readonly delivered = new SeenCache(SEEN_TTL_MS)
   private readonly ackTimers = new Set<NodeJS.Timeout>()
   private readonly peersDown = new Map<Link, string>()
-  private relayClients = 0
+  private readonly asks = new ReverseCommands<Conn>()
+  private discovery: Discovery<Link> | undefined
+  /** links dropped while running, still closing */
+  private readonly closingLinks = new Set<Promise<void>>()
+  /** own messages given up because their peer left for good: the node can no longer say all were acknowledged */
+  private lostMessages = 0
 
   constructor(opts: NodeOptions) {
     super()
     this.opts = opts
     this.name = opts.name
+    this.table = new ClientTable({ttlMs: opts.registryTtlMs})
     addNodeRoutes(this.router, this)
+    addClientRoutes(this.router, this)
     this.server = new NodeServer(
       {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
       {
@@ -94,7 +113,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
           void this.router.handle(req, res)
         },
         open: (conn) => this.onOpen(conn),
-        hello: (conn, previousRole) => this.onHello(conn, previousRole),
+        hello: (conn, previousRole, previousId) => this.onHello(conn, previousRole, previousId),
         frame: (conn, frame) => this.onFrame(conn, frame),
         invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
@@ -109,19 +128,45 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     return `${scheme}://${host}:${this.port}${WS_PATH}`
   }
 
-  /** Listens, reports `listening`, then starts the peer links (each waits out the grace delay). */
+  /**
+   * Listens, reports `listening`, then starts the peer links (each waits out
+   * the grace delay), the pruning of the client table, and registry discovery.
+   */
   async start(): Promise<void> {
     this.port = await this.server.listen()
     this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
     for (const url of this.opts.peers) this.addPeer(url)
+    this.table.startPruning()
+    if (this.opts.registry !== undefined) {
+      const fixed = this.opts.peers.map((u) => normalizeWsUrl(u) ?? u)
+      this.discovery = new Discovery<Link>(
+        {
+          registryUrl: this.opts.registry,
+          advertiseUrl: this.opts.advertise ?? this.url,
+          name: this.name,
+          client: {token: this.opts.token, ca: this.opts.ca, insecure: this.opts.insecure},
+        },
+        {
+          // The node is listed in the registry, so it is up: no grace delay. The
+          // link proposes this node's registry id, so a peer that is itself the
+          // registry shows one entry for this node, live, instead of two.
+          dial: (url) => this.addPeer(url, {graceMs: 0, id: this.discovery?.id}),
+          drop: (link) => this.dropPeer(link, 'peer gone', 'left the registry'),
+          fixedUrls: () => fixed,
+          info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
+          error: (msg) => this.report({event: 'error', msg}),
+        },
+      )
+      this.discovery.start()
+    }
   }
 
-  /** Adds an outbound link to `url` and starts it. */
-  addPeer(url: string): Link {
+  /** Adds an outbound link to `url` and starts it (after the node's grace delay unless told otherwise). */
+  addPeer(url: string, opts: {graceMs?: number; id?: string} = {}): Link {
     const link = new Link({
       url,
-      hello: {name: this.name, port: this.port, role: 'node'},
-      graceMs: this.opts.graceMs,
+      hello: {...(opts.id === undefined ? {} : {id: opts.id}), name: this.name, port: this.port, role: 'node'},
+      graceMs: opts.graceMs ?? this.opts.graceMs,
       ackTimeoutMs: this.opts.ackTimeoutMs,
       ackDelayMs: this.opts.ackDelayMs,
       token: this.opts.token,
@@ -150,7 +195,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
    * acknowledged. Returns the peers it was queued for.
    */
   send(text: string): PeerInfo[] {
-    if (this.links.length === 0) throw new PeerlinkError('NO_PEER', 'no peer to send to: start with --peer URL')
+    if (this.links.length === 0) {
+      throw new PeerlinkError(
+        'NO_PEER',
+        this.discovery ? 'no peer to send to yet: no other node has joined the registry' : 'no peer to send to: start with --peer URL or --registry URL',
+      )
+    }
     for (const link of this.links) link.send(text)
     return this.peerInfo()
   }
@@ -169,38 +219,75 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       peers: this.links.filter((l) => l.isUp).length,
       pending: this.relay.pending,
       outbox: this.outbox,
-      clients: this.relayClients,
+      clients: this.table.size,
     }
+  }
+
+  /**
+   * Runs reverse command `command` on the live connection with this id and
+   * resolves with its answer. Rejects with NOT_FOUND for an unknown id,
+   * UNREACHABLE for an entry without a live connection, TIMEOUT when no
+   * answer comes within `timeoutMs`.
+   */
+  askClient(id: string, command: string, arg?: string, timeoutMs = ASK_TIMEOUT_MS): Promise<Record<string, unknown>> {
+    const conn = this.server.byId(id)
+    if (conn) return this.asks.ask(conn, command, arg, timeoutMs)
+    if (this.table.get(id)) {
+      return Promise.reject(new PeerlinkError('UNREACHABLE', `client ${id} is registered but has no live WebSocket connection to ${this.name}`))
+    }
+    return Promise.reject(new PeerlinkError('NOT_FOUND', `no client with id ${id}`))
   }
 
   peerInfo(): PeerInfo[] {
     return this.links.map((l) => ({url: l.url, name: l.remoteName ?? l.url, up: l.isUp, pending: l.pendingCount}))
   }
 
-  /** Waits until every own message is acknowledged, at most `timeoutMs`; true when all were. */
+  /**
+   * Waits until every own message is acknowledged, at most `timeoutMs`; true
+   * when all were (false too when some failed earlier because their peer left).
+   */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs
     while (this.outbox > 0 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, deadline - Date.now())))
     }
-    return this.outbox === 0
+    return this.outbox === 0 && this.lostMessages === 0
   }
 
   /** Reports what is still unacknowledged as failed, closes everything with 1001 and reports `stopped`. */
   async stop(code: number, reason = 'node stopped'): Promise<void> {
+    // leave the registry first, so other nodes stop dialing this one
+    await this.discovery?.stop()
+    this.table.close()
+    this.asks.close()
     for (const link of this.links) {
       const to = link.remoteName ?? link.url
       for (const text of link.abandon()) this.report({event: 'message_failed', text, to, reason})
     }
     for (const t of this.ackTimers) clearTimeout(t)
     this.ackTimers.clear()
-    await Promise.all([...this.links.map((l) => l.close(1001, 'going away')), this.server.close(1001, 'going away')])
+    await Promise.all([...this.links.map((l) => l.close(1001, 'going away')), ...this.closingLinks, this.server.close(1001, 'going away')])
     this.report({event: 'stopped', code})
   }
 
   /** Emits an event to whoever renders it. */
   report(event: NodeEvent): void {
     this.emit('event', event)
+  }
+
+  /** Drops a link for good: its unacknowledged messages fail with `failReason`, and it is closed. */
+  private dropPeer(link: Link, failReason: string, why: string): void {
+    const peer = link.remoteName ?? link.url
+    for (const text of link.abandon()) {
+      this.lostMessages++
+      this.report({event: 'message_failed', text, to: peer, reason: failReason})
+    }
+    const i = this.links.indexOf(link)
+    if (i >= 0) this.links.splice(i, 1)
+    this.peersDown.delete(link)
+    this.report({event: 'peer_disconnected', peer, url: link.url, reason: why, dropped: true})
+    const closing = link.close(1001, why).finally(() => this.closingLinks.delete(closing))
+    this.closingLinks.add(closing)
   }
 
   private peerDown(link: Link, peer: string, reason: string, retryInMs?: number): void {
@@ -211,9 +298,9 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   private onOpen(conn: Conn): void {
+    this.table.attachLive(conn.id, entryInfo(conn), conn)
     if (conn.role === 'client') {
       this.relay.add(conn)
-      this.relayClients++
       this.reportConnected(conn)
     }
     // a peer node is announced once its hello has named it
@@ -223,7 +310,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.report({event: 'client_connected', id: conn.id, name: conn.name, role: conn.role, ip: conn.ip, port: conn.port})
   }
 
-  private onHello(conn: Conn, previousRole: 'node' | 'client'): void {
+  private onHello(conn: Conn, previousRole: 'node' | 'client', previousId: string): void {
+    this.table.attachLive(conn.id, entryInfo(conn), conn, previousId)
     if (conn.role === 'node' && !conn.announced) {
       conn.announced = true
       this.reportConnected(conn)
@@ -231,11 +319,9 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     if (previousRole === conn.role) return
     if (conn.role === 'node') {
       // A peer link is neither an origin nor a target of the relay.
-      this.relayClients--
       for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
     } else {
       this.relay.add(conn)
-      this.relayClients++
     }
   }
 
@@ -254,6 +340,10 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         return
       case 'error':
         this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`})
+        return
+      case 'res':
+        // an answer nobody waits for any more (timed out) is dropped quietly
+        this.asks.answer(conn, frame.n, frame.body)
         return
       default:
         conn.send(`error ${frame.verb} is not something a client sends here`)
@@ -282,10 +372,16 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {
+    this.asks.drop(conn)
+    this.table.detachLive(conn.id, conn)
     if (conn.role === 'client') {
-      this.relayClients--
       for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
     }
     this.report({event: 'client_disconnected', id: conn.id, name: conn.name, role: conn.role, code, reason})
   }
+}
+
+/** What the client table shows of a live connection; a hello's port is where its sender listens. */
+function entryInfo(conn: Conn): {ip: string; port: number; name: string; role: 'node' | 'client'} {
+  return {ip: conn.ip, port: conn.hello?.port ?? conn.port, name: conn.name, role: conn.role}
 }

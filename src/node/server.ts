@@ -72,7 +72,7 @@ export interface ServerHandlers {
   request(req: http.IncomingMessage, res: http.ServerResponse): void
   open(conn: Conn): void
   /** after the server settled the id and role a hello asked for (welcome already sent) */
-  hello(conn: Conn, previousRole: 'node' | 'client'): void
+  hello(conn: Conn, previousRole: 'node' | 'client', previousId: string): void
   /** every valid frame but hello */
   frame(conn: Conn, frame: Frame): void
   /** a frame was invalid; the server already answered with an `error` frame */
@@ -237,6 +237,7 @@ export class NodeServer {
 
   private onHello(conn: Conn, hello: Hello): void {
     const previousRole = conn.role
+    const previousId = conn.id
     conn.hello = hello
     const wanted = isUuid(hello.id) ? hello.id.toLowerCase() : undefined
     if (wanted !== undefined && wanted !== conn.id && !this.conns.has(wanted)) {
@@ -247,7 +248,7 @@ export class NodeServer {
     if (hello.name) conn.name = hello.name
     if (hello.role) conn.role = hello.role
     conn.send(encodeFrame({verb: 'welcome', welcome: {id: conn.id, name: this.opts.name}}))
-    this.handlers.hello(conn, previousRole)
+    this.handlers.hello(conn, previousRole, previousId)
   }
 
   private heartbeat(): void {

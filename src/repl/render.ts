@@ -76,6 +76,7 @@ export class TextRenderer implements Renderer {
       case 'peer_connected':
         return this.line(c.green(`linked to peer ${ev.peer} (${ev.url})`))
       case 'peer_disconnected': {
+        if (ev.dropped) return this.line(c.yellow(`peer ${ev.peer} dropped: ${ev.reason}`))
         const retry = ev.retry_in_ms === undefined ? 'reconnecting' : 'retrying'
         return this.line(c.yellow(`peer ${ev.peer} not connected: ${ev.reason}; ${retry}`))
       }

@@ -1,4 +1,5 @@
 import type {PeerNode} from '../node/node.js'
+import {formatClientTable} from '../client/clients.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {ReplTarget} from './repl.js'
 
@@ -17,7 +18,7 @@ export function nodeTarget(node: PeerNode): ReplTarget {
     drain: (ms) => node.drain(ms),
     stop: (code, reason) => node.stop(code, reason),
     report: (ev) => node.report(ev),
-    async answer(kind) {
+    async answer(kind, arg) {
       switch (kind) {
         case 'peers': {
           const peers = node.peerInfo()
@@ -31,8 +32,20 @@ export function nodeTarget(node: PeerNode): ReplTarget {
           const stats = node.stats()
           return {msg: Object.entries(stats).map(([k, v]) => `${k}=${v}`).join(' '), data: stats}
         }
+        case 'clients': {
+          const list = node.table.toJson()
+          return {msg: formatClientTable(list), data: list}
+        }
+        case 'time': {
+          const found = node.table.find(arg ?? '')
+          if ('error' in found) throw new PeerlinkError('NOT_FOUND', `${found.error} (see "clients")`)
+          const {id, name} = found.entry
+          const answer = await node.askClient(id, 'system-time')
+          const ts = typeof answer.ts === 'string' ? answer.ts : JSON.stringify(answer)
+          return {msg: `${name} (${id}): ${ts}`, data: {id, name, ts}}
+        }
         default:
-          throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available yet in this version`)
+          throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available in this version`)
       }
     },
   }

@@ -10,7 +10,7 @@ import {waitUntil} from '../helpers/ws.js'
  */
 function inTerminal(args: string[]) {
   const command = [process.execPath, RUN, ...args].map((a) => `'${a}'`).join(' ')
-  const env = {...shared, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color', FORCE_COLOR: '1'}
+  const env: NodeJS.ProcessEnv = {...shared, COLUMNS: '120', LINES: '40', TERM: 'xterm-256color', FORCE_COLOR: '1'}
   delete env.NO_COLOR
   const proc = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {env, stdio: 'pipe'})
   let raw = ''
