@@ -29,15 +29,27 @@ export const wsUrlFlag = Flags.custom<string>({
   parse: async (input) => checkWsUrl(input),
 })
 
-/** Checks that `input` is a ws:// or wss:// URL; returns it unchanged. */
-export function checkWsUrl(input: string): string {
+/**
+ * Parses `input` as a URL whose scheme is one of `schemes` (e.g. `['ws', 'wss']`);
+ * throws a one-line Error naming what was expected, with `example`.
+ */
+function parseUrlOf(input: string, what: string, schemes: string[], example: string): URL {
   let url: URL
   try {
     url = new URL(input)
   } catch {
-    throw new Error(`invalid URL "${input}": use e.g. ws://127.0.0.1:8081/ws`)
+    throw new Error(`invalid ${what} "${input}": use e.g. ${example}`)
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw new Error(`invalid URL "${input}": must start with ws:// or wss://`)
+  if (!schemes.includes(url.protocol.slice(0, -1))) {
+    const list = schemes.map((s) => `${s}://`)
+    throw new Error(`invalid ${what} "${input}": must start with ${list.slice(0, -1).join(', ')}${list.length > 1 ? ' or ' : ''}${list.at(-1)}`)
+  }
+  return url
+}
+
+/** Checks that `input` is a ws:// or wss:// URL; returns it unchanged. */
+export function checkWsUrl(input: string): string {
+  parseUrlOf(input, 'URL', ['ws', 'wss'], 'ws://127.0.0.1:8081/ws')
   return input
 }
 
@@ -49,13 +61,7 @@ export const originFlag = Flags.custom<string>({
 
 /** Checks that `input` is an http(s) origin with no path; returns its canonical form. */
 export function checkOrigin(input: string): string {
-  let url: URL
-  try {
-    url = new URL(input)
-  } catch {
-    throw new Error(`invalid origin "${input}": use e.g. http://localhost:3000`)
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`invalid origin "${input}": must start with http:// or https://`)
+  const url = parseUrlOf(input, 'origin', ['http', 'https'], 'http://localhost:3000')
   if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
     throw new Error(`invalid origin "${input}": an origin is scheme, host and port only, e.g. http://localhost:3000`)
   }
@@ -83,15 +89,7 @@ export const nodeUrlFlag = Flags.custom<string>({
 
 /** Checks that `input` is an http(s):// or ws(s):// URL; returns it unchanged. */
 export function checkNodeUrl(input: string): string {
-  let url: URL
-  try {
-    url = new URL(input)
-  } catch {
-    throw new Error(`invalid URL "${input}": use e.g. http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws`)
-  }
-  if (!['http:', 'https:', 'ws:', 'wss:'].includes(url.protocol)) {
-    throw new Error(`invalid URL "${input}": must start with http://, https://, ws:// or wss://`)
-  }
+  parseUrlOf(input, 'URL', ['http', 'https', 'ws', 'wss'], 'http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws')
   return input
 }
 

@@ -1,6 +1,6 @@
 import {spawn} from 'node:child_process'
-import {afterEach, describe, expect, it} from 'vitest'
-import {cliEnv, freePort, RUN, startNode, type Spawned} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, freePort, RUN, startNode, trackProcesses} from '../helpers/cli.js'
 import {renderScreen} from '../helpers/screen.js'
 import {waitUntil} from '../helpers/ws.js'
 
@@ -28,19 +28,12 @@ function inTerminal(args: string[]) {
 
 // one user: the terminal node and its peers share a config folder, hence the token file
 const shared = cliEnv()
-const others: Spawned[] = []
-afterEach(async () => {
-  for (const s of others.splice(0)) {
-    s.kill()
-    await s.exited
-  }
-})
+const track = trackProcesses()
 
 describe('the REPL in a real terminal', () => {
   it('keeps the prompt and a half-typed line intact while messages arrive, and colours its output', async () => {
     const portA = await freePort()
-    const b = await startNode(['B', '--port', '0', '--peer', `ws://127.0.0.1:${portA}/ws`, '--grace', '0'], shared)
-    others.push(b)
+    const b = track(await startNode(['B', '--port', '0', '--peer', `ws://127.0.0.1:${portA}/ws`, '--grace', '0'], shared))
     const term = inTerminal(['start', 'A', '--port', String(portA), '--peer', b.url, '--grace', '0'])
     await term.waitForScreen(/linked to peer B/)
     await term.waitForScreen(/^A>$/, 'the prompt')
@@ -66,8 +59,7 @@ describe('the REPL in a real terminal', () => {
   })
 
   it('asks for confirmation before quitting with unacknowledged messages', async () => {
-    const slow = await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'], shared)
-    others.push(slow)
+    const slow = track(await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '1m'], shared))
     const term = inTerminal(['start', 'A', '--port', '0', '--peer', slow.url, '--grace', '0', '--ack-timeout', '1m'])
     await term.waitForScreen(/linked to peer B/)
     term.type('1 pending forever\r')

@@ -1,20 +1,9 @@
-import {afterEach, describe, expect, it} from 'vitest'
-import {cliEnv, events, freePort, runCli, spawnCli, startNode, type Spawned} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, events, freePort, runCli, startNode, trackProcesses, type Spawned} from '../helpers/cli.js'
 
 // one user on one machine: every node of this file shares a config folder, so they share its token file
 const env = cliEnv()
-const running: Spawned[] = []
-afterEach(async () => {
-  for (const s of running.splice(0)) {
-    s.kill()
-    await s.exited
-  }
-})
-
-function track<T extends Spawned>(s: T): T {
-  running.push(s)
-  return s
-}
+const track = trackProcesses()
 
 const url = (port: number) => `ws://127.0.0.1:${port}/ws`
 

@@ -1,4 +1,5 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
+import {afterEach} from 'vitest'
 import {mkdtempSync} from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
@@ -128,4 +129,22 @@ export async function startNode(args: string[], env: NodeJS.ProcessEnv = cliEnv(
   const s = spawnCli(['start', ...args, '--json'], env)
   const m = await s.waitForOutput(/"event":"listening","url":"(wss?:\/\/[^"]+)","host":"[^"]*","port":(\d+)/)
   return Object.assign(s, {url: m[1], port: Number(m[2])})
+}
+
+/**
+ * Registers an afterEach that kills every process passed to the returned
+ * `track` during the test, so a failing test never leaves nodes behind.
+ */
+export function trackProcesses(): <T extends Spawned>(s: T) => T {
+  const running: Spawned[] = []
+  afterEach(async () => {
+    for (const s of running.splice(0)) {
+      s.kill()
+      await s.exited
+    }
+  })
+  return (s) => {
+    running.push(s)
+    return s
+  }
 }
