@@ -1,4 +1,5 @@
-import {Flags} from '@oclif/core'
+import {Args, Flags} from '@oclif/core'
+import {PeerlinkError} from '../protocol/errors.js'
 import {parseDuration, parseSize} from '../protocol/units.js'
 
 /** A duration flag (`250ms`, `3s`, `1m`) parsed to milliseconds. */
@@ -52,3 +53,16 @@ export const clientFlags = {
   ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
   insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
 }
+
+/** The URL argument of the client commands (connect, send, load): a ws:// or wss:// URL, else a one-line exit-2 error. */
+export const wsUrlArg = Args.custom<string>({
+  description: 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws',
+  required: true,
+  parse: async (input) => {
+    try {
+      return checkWsUrl(input)
+    } catch (err) {
+      throw new PeerlinkError('BAD_FLAG', `URL: ${(err as Error).message}`)
+    }
+  },
+})

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {checkWsUrl, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
+import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
 import {Link} from '../client/link.js'
 import {clientOptions, wsUrl} from '../client/options.js'
 import {NODE_DEFAULTS} from '../node/node.js'
@@ -23,7 +23,7 @@ Input can come from a terminal or a pipe: at end of input it waits until its mes
   ]
 
   static override args = {
-    url: Args.string({description: 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws', required: true, parse: async (input) => checkWsUrl(input)}),
+    url: wsUrlArg({required: true}),
   }
 
   static override flags = {

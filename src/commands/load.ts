@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import cliProgress from 'cli-progress'
 import {BaseCommand} from '../cli/base.js'
-import {checkWsUrl, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
+import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
 import {clientOptions, wsUrl} from '../client/options.js'
 import {formatReport} from '../load/report.js'
 import {defaultWorkers, runLoad, type LoadProgress} from '../load/runner.js'
@@ -22,7 +22,7 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
   ]
 
   static override args = {
-    url: Args.string({description: 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws', required: true, parse: async (input) => checkWsUrl(input)}),
+    url: wsUrlArg({required: true}),
   }
 
   static override flags = {

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {clientFlags, durationFlag, outputFlags, checkWsUrl} from '../cli/flags.js'
+import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
 import {clientOptions, wsUrl} from '../client/options.js'
 import {sendOnce} from '../client/send.js'
 import {NODE_DEFAULTS} from '../node/node.js'
@@ -18,7 +18,7 @@ export default class Send extends BaseCommand {
   static override strict = false
 
   static override args = {
-    url: Args.string({description: 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws', required: true, parse: async (input) => checkWsUrl(input)}),
+    url: wsUrlArg({required: true}),
     message: Args.string({description: 'the message (all remaining words, joined by spaces)', required: true}),
   }
 
