@@ -26,6 +26,8 @@ export class ClientPool {
   readonly counters: WorkerCounters = {started: 0, open: 0, peakOpen: 0, connects: 0, acked: 0, failed: 0, retries: 0, firstOpenMs: null, lastOpenMs: null}
   readonly latenciesMs: number[] = []
   readonly failures = new Map<string, number>()
+  /** why clients had to reconnect, by reason */
+  readonly retryReasons = new Map<string, number>()
   private finished = 0
   private readonly wsOptions: WebSocket.ClientOptions
 
@@ -71,6 +73,11 @@ export class ClientPool {
   onAcked(latencyMs: number): void {
     this.counters.acked++
     this.latenciesMs.push(Math.round(latencyMs * 10) / 10)
+  }
+
+  onRetry(reason: string): void {
+    this.counters.retries++
+    this.retryReasons.set(reason, (this.retryReasons.get(reason) ?? 0) + 1)
   }
 
   onFinished(failedReason?: string): void {
@@ -137,7 +144,7 @@ class LoadClient {
       if (this.acked) return this.pool.onFinished()
       const why = this.failure ?? describeClose(code, reason.toString())
       if (++this.failuresInARow > this.pool.opts.retries) return this.pool.onFinished(why)
-      this.pool.counters.retries++
+      this.pool.onRetry(why)
       const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failuresInARow - 1))
       setTimeout(() => this.connect(), Math.round(base * (0.5 + Math.random() * 0.5)))
     })

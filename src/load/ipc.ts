@@ -34,4 +34,4 @@ export type ToWorker = {type: 'job'; job: WorkerJob} | {type: 'start'; t0Ms: num
 export type FromWorker =
   | {type: 'ready'}
   | {type: 'progress'; counters: WorkerCounters}
-  | {type: 'result'; counters: WorkerCounters; latenciesMs: number[]; failures: Record<string, number>}
+  | {type: 'result'; counters: WorkerCounters; latenciesMs: number[]; failures: Record<string, number>; retryReasons: Record<string, number>}

@@ -19,6 +19,7 @@ export function formatReport(r: LoadReport): string {
     ['node /stats', r.target_stats === null ? 'unreachable' : Object.entries(r.target_stats).map(([k, v]) => `${k}=${v}`).join(' ')],
     ['zero state', r.zero_state ? 'yes' : 'no'],
   ]
+  for (const [reason, count] of Object.entries(r.retry_reasons)) rows.push(['retried', `${count}× ${reason}`])
   for (const [reason, count] of Object.entries(r.failures)) rows.push(['gave up', `${count}× ${reason}`])
   rows.push(['result', r.ok ? 'PASS: every client acknowledged, node in zero state' : `FAIL: ${r.problems.join('; ')}`])
   const width = Math.max(...rows.map(([k]) => k.length))

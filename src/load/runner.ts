@@ -64,6 +64,8 @@ export interface LoadReport {
   duration_s: number
   /** why clients gave up, by reason */
   failures: Record<string, number>
+  /** why clients had to reconnect and resend, by reason */
+  retry_reasons: Record<string, number>
   target_stats: TargetStats | null
   zero_state: boolean
   /** every client acknowledged and the node back in zero state */
@@ -173,6 +175,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   // Aggregate. A worker that died without a result loses its unacknowledged clients.
   const latencies: number[] = []
   const failures: Record<string, number> = {}
+  const retryReasons: Record<string, number> = {}
   let acked = 0
   let failed = 0
   let retries = 0
@@ -184,6 +187,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     if (w.result) {
       for (const l of w.result.latenciesMs) latencies.push(l)
       for (const [reason, count] of Object.entries(w.result.failures)) failures[reason] = (failures[reason] ?? 0) + count
+      for (const [reason, count] of Object.entries(w.result.retryReasons)) retryReasons[reason] = (retryReasons[reason] ?? 0) + count
     }
     const wAcked = c?.acked ?? 0
     const wFailed = w.result ? w.result.counters.failed : w.clients - wAcked
@@ -225,6 +229,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     peak_connections: gauge.peak,
     duration_s: Math.round((endMs - t0Ms) / 100) / 10,
     failures,
+    retry_reasons: retryReasons,
     target_stats: stats,
     zero_state: zero,
     ok: failed === 0 && acked === opts.clients && zero,

@@ -43,12 +43,12 @@ function run(job: WorkerJob, t0Ms: number): void {
     job.indices.length,
     () => {
       clearInterval(progress)
-      post({type: 'result', counters: pool.counters, latenciesMs: pool.latenciesMs, failures: Object.fromEntries(pool.failures)}, () => process.exit(0))
+      post({type: 'result', counters: pool.counters, latenciesMs: pool.latenciesMs, failures: Object.fromEntries(pool.failures), retryReasons: Object.fromEntries(pool.retryReasons)}, () => process.exit(0))
     },
   )
   if (job.indices.length === 0) {
     clearInterval(progress)
-    post({type: 'result', counters: pool.counters, latenciesMs: [], failures: {}}, () => process.exit(0))
+    post({type: 'result', counters: pool.counters, latenciesMs: [], failures: {}, retryReasons: {}}, () => process.exit(0))
     return
   }
   // One timer walks the sorted start times instead of one timer per client.
