@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   }
   const scenarios = DELAYS.map((delay) => {
     const rs = runs.filter((r) => r.ack_delay === delay).map((r) => r.report)
-    const m = (f: (r: Report) => number) => median(rs.map(f))
+    const m = (f: (r: Report) => number) => Math.round(median(rs.map(f)) * 10) / 10
     return {
       ack_delay: delay,
       runs: rs.length,

@@ -117,42 +117,39 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     opts.onProgress?.(p)
   }
 
-  const finished = Promise.all(
-    Array.from({length: n}, (_, w) => {
-      const indices = clientsOfWorker(opts.clients, n, w)
-      const job: WorkerJob = {
-        url: opts.url,
-        headers: authHeaders(opts.dial.token),
-        ca: opts.dial.ca?.toString(),
-        insecure: opts.dial.insecure ?? false,
-        ackTimeoutMs: opts.ackTimeoutMs,
-        ackDelay: opts.ackDelay,
-        retries: opts.retries,
-        prefix,
-        indices,
-        startsMs: indices.map((i) => starts[i]),
-      }
-      const proc = fork(workerPath, [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-      const state: WorkerState = {proc, clients: indices.length, last: undefined, result: undefined}
-      workers.push(state)
-      const ready = new Promise<void>((resolve) => {
-        proc.on('message', (msg: FromWorker) => {
-          if (msg.type === 'ready') resolve()
-          else if (msg.type === 'progress') {
-            state.last = msg.counters
-            gauge.set(w, msg.counters.open)
-          } else if (msg.type === 'result') {
-            state.result = msg
-            gauge.set(w, msg.counters.open)
-          }
-        })
+  const handles = Array.from({length: n}, (_, w) => {
+    const indices = clientsOfWorker(opts.clients, n, w)
+    const job: WorkerJob = {
+      url: opts.url,
+      headers: authHeaders(opts.dial.token),
+      ca: opts.dial.ca?.toString(),
+      insecure: opts.dial.insecure ?? false,
+      ackTimeoutMs: opts.ackTimeoutMs,
+      ackDelay: opts.ackDelay,
+      retries: opts.retries,
+      prefix,
+      indices,
+      startsMs: indices.map((i) => starts[i]),
+    }
+    const proc = fork(workerPath, [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
+    const state: WorkerState = {proc, clients: indices.length, last: undefined, result: undefined}
+    workers.push(state)
+    const ready = new Promise<void>((resolve) => {
+      proc.on('message', (msg: FromWorker) => {
+        if (msg.type === 'ready') resolve()
+        else if (msg.type === 'progress') {
+          state.last = msg.counters
+          gauge.set(w, msg.counters.open)
+        } else if (msg.type === 'result') {
+          state.result = msg
+          gauge.set(w, msg.counters.open)
+        }
       })
-      const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()))
-      proc.send({type: 'job', job})
-      return {ready: Promise.race([ready, exited]), exited}
-    }),
-  )
-  const handles = await finished
+    })
+    const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()))
+    proc.send({type: 'job', job})
+    return {ready: Promise.race([ready, exited]), exited}
+  })
   await Promise.all(handles.map((h) => h.ready))
   const t0Ms = Date.now() + START_LEAD_MS
   for (const w of workers) if (w.proc.connected) w.proc.send({type: 'start', t0Ms})

@@ -10,6 +10,14 @@ import {maxConnectionsFor, openFileLimit} from './limits.js'
 export const PING_INTERVAL_MS = 15_000
 export const DEAD_AFTER_MS = 30_000
 export const WS_PATH = '/ws'
+/**
+ * Connections the kernel may queue before the node accepts them (capped by
+ * net.core.somaxconn). Node's default of 511 overflows in a burst (a load
+ * test's ramp, every client of a restarted node reconnecting at once) while
+ * the node is busy for a few hundred ms; an overflow drops the SYN and the
+ * client waits out TCP's retransmission backoff (1 s, 3 s, 7 s...).
+ */
+export const LISTEN_BACKLOG = 4096
 
 /** One inbound WebSocket connection and what the server knows about it. */
 export class Conn {
@@ -146,7 +154,7 @@ export class NodeServer {
       }
       this.http.once('error', onError)
       this.http.once('listening', onListening)
-      this.http.listen(this.opts.port, this.opts.host)
+      this.http.listen({port: this.opts.port, host: this.opts.host, backlog: LISTEN_BACKLOG})
     })
     // Near the open-file limit, refuse new connections cleanly (net.Server
     // closes them and emits 'drop') rather than hit EMFILE in the middle of
