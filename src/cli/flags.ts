@@ -93,17 +93,27 @@ export function checkNodeUrl(input: string): string {
   return input
 }
 
-/** A required URL argument naming a node (http(s):// or ws(s)://); a bad one is a usage error (exit 2). */
-export function nodeUrlArg(description = "the node's URL (http(s):// or ws(s)://)") {
+/** A required URL argument checked by `check`; a bad one is a usage error (one line, exit 2). */
+function urlArg(check: (input: string) => string, description: string) {
   return Args.string({
     description,
     required: true,
     parse: async (input) => {
       try {
-        return checkNodeUrl(input)
+        return check(input)
       } catch (err) {
-        throw new PeerlinkError('BAD_FLAG', (err as Error).message)
+        throw new PeerlinkError('BAD_FLAG', `URL: ${(err as Error).message}`)
       }
     },
   })
+}
+
+/** The URL argument naming a node as http(s):// or ws(s):// (clients, time, echo). */
+export function nodeUrlArg(description = "the node's URL (http(s):// or ws(s)://)") {
+  return urlArg(checkNodeUrl, description)
+}
+
+/** The URL argument of the client commands that speak WebSocket (connect, send, load). */
+export function wsUrlArg(description = 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws') {
+  return urlArg(checkWsUrl, description)
 }

@@ -117,6 +117,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         frame: (conn, frame) => this.onFrame(conn, frame),
         invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
+        acceptFailed: (msg) => this.report({event: 'error', msg}),
       },
     )
   }

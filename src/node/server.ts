@@ -6,6 +6,7 @@ import {WebSocket, WebSocketServer} from 'ws'
 import {checkAlive, DEAD_AFTER_MS, PING_INTERVAL_MS} from '../client/liveness.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
+import {maxConnectionsFor, openFileLimit} from './limits.js'
 
 export const WS_PATH = '/ws'
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
@@ -14,6 +15,14 @@ export const HEADERS_TIMEOUT_MS = 10_000
 export const REQUEST_TIMEOUT_MS = 60_000
 /** How often Node looks for connections past those timeouts. */
 const TIMEOUT_CHECK_MS = 1000
+/**
+ * Connections the kernel may queue before the node accepts them (capped by
+ * net.core.somaxconn). Node's default of 511 overflows in a burst (a load
+ * test's ramp, every client of a restarted node reconnecting at once) while
+ * the node is busy for a few hundred ms; an overflow drops the SYN and the
+ * client waits out TCP's retransmission backoff (1 s, 3 s, 7 s...).
+ */
+export const LISTEN_BACKLOG = 4096
 
 /** One inbound WebSocket connection and what the server knows about it. */
 export class Conn {
@@ -61,6 +70,8 @@ export interface ServerOptions {
   maxPayloadBytes: number
   tls?: {cert: string | Buffer; key: string | Buffer}
   pingIntervalMs?: number
+  /** open-file limit to size the connection cap by; read from the process when unset */
+  openFileLimit?: number
   deadAfterMs?: number
   headersTimeoutMs?: number
   requestTimeoutMs?: number
@@ -78,7 +89,12 @@ export interface ServerHandlers {
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
   close(conn: Conn, code: number, reason: string): void
+  /** accepting a connection failed (EMFILE: out of file descriptors); the open ones keep being served */
+  acceptFailed?(msg: string): void
 }
+
+/** At most one "cannot accept" line per this interval, however many connections are refused. */
+export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
 
 /**
  * HTTP and the WebSocket endpoint `/ws` on one port. Owns the connections:
@@ -91,7 +107,7 @@ export class NodeServer {
   private readonly conns = new Map<string, Conn>()
   private readonly all = new Set<Conn>()
   private pingTimer: NodeJS.Timeout | undefined
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade'>> & ServerOptions
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
 
   constructor(
     opts: ServerOptions,
@@ -161,10 +177,26 @@ export class NodeServer {
       }
       this.http.once('error', onError)
       this.http.once('listening', onListening)
-      this.http.listen(this.opts.port, this.opts.host)
+      this.http.listen({port: this.opts.port, host: this.opts.host, backlog: LISTEN_BACKLOG})
     })
-    this.http.on('error', () => {
-      // after listening, server-level errors (EMFILE on accept) must not crash the node
+    // Near the open-file limit, refuse new connections cleanly (net.Server
+    // closes them and emits 'drop') rather than hit EMFILE in the middle of
+    // serving the open ones.
+    const fdLimit = this.opts.openFileLimit ?? openFileLimit()
+    const maxConnections = maxConnectionsFor(fdLimit)
+    if (maxConnections !== undefined) this.http.maxConnections = maxConnections
+    let lastAcceptLogMs = -Infinity
+    const acceptFailed = (why: string) => {
+      const now = Date.now()
+      if (now - lastAcceptLogMs < ACCEPT_FAILED_LOG_INTERVAL_MS) return
+      lastAcceptLogMs = now
+      this.handlers.acceptFailed?.(`${why}: refusing new connections, the open ones are still served; raise the limit (ulimit -n)`)
+    }
+    this.http.on('drop', () => acceptFailed(`open-file limit reached (${maxConnections} connections of ulimit -n ${fdLimit})`))
+    this.http.on('error', (err: NodeJS.ErrnoException) => {
+      // After listening, server-level errors (EMFILE on accept) must not crash
+      // the node: libuv drops the pending connection and the open ones go on.
+      acceptFailed(err.code === 'EMFILE' || err.code === 'ENFILE' ? `too many open files (${err.code})` : `cannot accept a connection (${err.code ?? err.message})`)
     })
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingIntervalMs)
     this.pingTimer.unref()

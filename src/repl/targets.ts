@@ -1,3 +1,5 @@
+import type {Link} from '../client/link.js'
+import type {NodeEvent} from '../node/events.js'
 import type {PeerNode} from '../node/node.js'
 import {formatClientTable} from '../client/clients.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -46,6 +48,78 @@ export function nodeTarget(node: PeerNode): ReplTarget {
         }
         default:
           throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available in this version`)
+      }
+    },
+  }
+}
+
+/** The wait before checking again whether a client has drained. */
+const CLIENT_DRAIN_POLL_MS = 25
+
+/**
+ * The REPL's view of a bare client (`connect`): one reconnecting {@link Link}
+ * to a node. Its events become the same {@link NodeEvent}s a node reports, so
+ * both renderers work unchanged. `emit` receives every event.
+ */
+export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => void): ReplTarget {
+  const peer = () => link.remoteName ?? link.url
+  let downReason: string | undefined
+  const down = (reason: string, retryInMs?: number) => {
+    // one line per change of state, not one per retry
+    if (downReason === reason) return
+    downReason = reason
+    emit({event: 'peer_disconnected', peer: peer(), url: link.url, reason, ...(retryInMs === undefined ? {} : {retry_in_ms: retryInMs})})
+  }
+  link.on('up', () => {
+    downReason = undefined
+    emit({event: 'peer_connected', peer: peer(), url: link.url})
+  })
+  link.on('down', ({reason}) => down(reason))
+  link.on('dial_failed', ({reason, retryInMs}) => down(reason, retryInMs))
+  link.on('sent', ({text, attempt}) => emit({event: 'message_sent', text, to: peer(), attempt}))
+  link.on('acked', ({text, rttMs}) => emit({event: 'message_acked', text, to: peer(), rtt_ms: rttMs}))
+  link.on('received', ({text, repeat}) => emit({event: 'message_received', from: peer(), text, ...(repeat ? {repeat} : {})}))
+  link.on('server_error', ({text}) => emit({event: 'error', msg: `${peer()} says: ${text}`}))
+  link.on('gave_up', ({reason, pending}) => {
+    for (const text of pending) emit({event: 'message_failed', text, to: peer(), reason})
+  })
+
+  return {
+    name,
+    get outbox() {
+      return link.pendingCount
+    },
+    send(text) {
+      link.send(text)
+      return link.isUp ? undefined : `queued (not connected to ${link.url} yet); sent when connected`
+    },
+    /** Waits until own messages are acknowledged and no acknowledgement is owed (a held Y would cost its sender a timeout). */
+    async drain(timeoutMs) {
+      const deadline = Date.now() + timeoutMs
+      while ((link.pendingCount > 0 || link.owedCount > 0) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, Math.min(CLIENT_DRAIN_POLL_MS, deadline - Date.now())))
+      }
+      return link.pendingCount === 0
+    },
+    async stop(code, reason = 'client stopped') {
+      for (const text of link.abandon()) emit({event: 'message_failed', text, to: peer(), reason})
+      await link.close(1001, 'going away')
+      emit({event: 'stopped', code})
+    },
+    report: emit,
+    async answer(kind) {
+      switch (kind) {
+        case 'peers': {
+          const info = {url: link.url, name: peer(), up: link.isUp, pending: link.pendingCount}
+          const msg = `${info.up ? 'up  ' : 'down'} ${info.name === info.url ? info.url : `${info.name} ${info.url}`} unacknowledged=${info.pending}`
+          return {msg, data: [info]}
+        }
+        case 'stats': {
+          const stats = {name, id: link.id, up: link.isUp, outbox: link.pendingCount, owed: link.owedCount}
+          return {msg: Object.entries(stats).map(([k, v]) => `${k}=${v}`).join(' '), data: stats}
+        }
+        default:
+          throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available in connect: it asks a node; use "peerlink ${kind} ${link.url}${kind === 'time' ? ' ID' : ''}"`)
       }
     },
   }

@@ -1,0 +1,130 @@
+/** What the benchmarks share: machine info, spawning a node, tables, results files. */
+import {execSync, spawn, type ChildProcess} from 'node:child_process'
+import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+export const RUN = path.join(ROOT, 'bin', 'run.js')
+export const RESULTS = path.join(ROOT, 'bench', 'results')
+/** Every process a benchmark spawns shares this token (nodes require one once auth is on). */
+export const TOKEN = 'bench-token'
+
+export function machineInfo(): Record<string, unknown> {
+  let ulimit = 'unknown'
+  try {
+    ulimit = execSync('ulimit -n', {shell: '/bin/sh'}).toString().trim()
+  } catch {
+    // keep "unknown"
+  }
+  return {
+    date: new Date().toISOString(),
+    cpus: os.cpus().length,
+    cpu_model: os.cpus()[0]?.model ?? 'unknown',
+    memory_gb: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+    ulimit_n: ulimit,
+    loadavg_1m: Math.round(os.loadavg()[0] * 100) / 100,
+  }
+}
+
+/** Environment for spawned CLIs: the shared token and a throwaway config folder. */
+export function benchEnv(): NodeJS.ProcessEnv {
+  return {...process.env, PEERLINK_TOKEN: TOKEN, XDG_CONFIG_HOME: mkdtempSync(path.join(os.tmpdir(), 'peerlink-bench-')), NO_COLOR: '1'}
+}
+
+export interface Server {
+  proc: ChildProcess
+  url: string
+  port: number
+  pid: number
+  stop(): Promise<void>
+}
+
+/**
+ * Spawns `peerlink start bench --port 0 --no-repl --json` and waits for its
+ * listening event. Its stdout is drained continuously (and thrown away), so
+ * event output never backs up into the relay.
+ */
+export function startPeerlinkNode(extraArgs: string[] = []): Promise<Server> {
+  return startServer(process.execPath, [RUN, 'start', 'bench', '--port', '0', '--no-repl', '--json', ...extraArgs], /"event":"listening","url":"([^"]+)","host":"[^"]*","port":(\d+)/)
+}
+
+/** Spawns the minimal reference relay (bench/reference-relay.ts) on a free port. */
+export function startReferenceRelay(): Promise<Server> {
+  return startServer(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'reference-relay.ts')], /listening (ws:\/\/\S+:(\d+)\/ws)/)
+}
+
+function startServer(cmd: string, args: string[], listening: RegExp): Promise<Server> {
+  const proc = spawn(cmd, args, {env: benchEnv(), stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT})
+  let head = ''
+  let err = ''
+  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      head += d.toString()
+      const m = listening.exec(head)
+      if (!m) return
+      head = ''
+      // keep draining, but stop looking
+      proc.stdout?.off('data', onData)
+      proc.stdout?.on('data', () => {})
+      resolve({
+        proc,
+        url: m[1],
+        port: Number(m[2]),
+        pid: proc.pid as number,
+        stop: () =>
+          new Promise<void>((done) => {
+            if (proc.exitCode !== null) return done()
+            proc.once('exit', () => done())
+            proc.kill('SIGKILL')
+          }),
+      })
+    }
+    proc.stdout?.on('data', onData)
+    proc.once('exit', (code) => reject(new Error(`${path.basename(args[args.length - 1])} exited with ${code} before listening:\n${err}`)))
+  })
+}
+
+/** Resident set size of a process in bytes (Linux /proc). */
+export function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(s.length / 2)
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+}
+
+/** Prints rows as an aligned table. */
+export function printTable(header: string[], rows: Array<Array<string | number>>): void {
+  const cells = [header, ...rows.map((r) => r.map(String))]
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)))
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ')
+  console.log(line(header))
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
+  for (const r of cells.slice(1)) console.log(line(r))
+}
+
+/** Writes `data` as bench/results/<name>-<timestamp>.json and <name>-latest.json; returns the first path. */
+export function writeResult(name: string, data: unknown): string {
+  mkdirSync(RESULTS, {recursive: true})
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const file = path.join(RESULTS, `${name}-${stamp}.json`)
+  const text = `${JSON.stringify(data, null, 2)}\n`
+  writeFileSync(file, text)
+  writeFileSync(path.join(RESULTS, `${name}-latest.json`), text)
+  return file
+}
+
+/** `--name value` from argv, else `fallback`. */
+export function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`)
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1] : fallback
+}

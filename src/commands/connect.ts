@@ -1,0 +1,64 @@
+import os from 'node:os'
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
+import {connectBanner} from '../client/commands.js'
+import {Link} from '../client/link.js'
+import {clientOptions, httpBase, wsUrl} from '../client/options.js'
+import {NODE_DEFAULTS} from '../node/node.js'
+import {Console} from '../repl/console.js'
+import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
+import {runRepl} from '../repl/repl.js'
+import {clientTarget} from '../repl/targets.js'
+
+export default class Connect extends BaseCommand {
+  static override summary = 'A REPL client of a node, with no server of its own.'
+
+  static override description = `Type "1 <message>" to send a message through the node's relay; the ack is reported when "ok" comes back. Messages the node hands to this client are shown and acknowledged (after --ack-delay). When the node goes away the client reconnects (backoff 100 ms doubling to 5 s) and resends what is unacknowledged.
+
+Input can come from a terminal or a pipe: at end of input it waits until its messages are acknowledged (at most --drain-timeout), closes with 1001 and exits 0 if all were acknowledged, 1 otherwise.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> ws://127.0.0.1:8080/ws',
+    {description: 'Send from a script and wait for the ack', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> ws://127.0.0.1:8080/ws"},
+  ]
+
+  static override args = {
+    url: wsUrlArg(),
+  }
+
+  static override flags = {
+    name: Flags.string({description: 'the name this client gives the node in its hello (default: the host name)', env: 'PEERLINK_NAME'}),
+    'ack-timeout': durationFlag({description: 'resend a message not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
+    'ack-delay': durationFlag({description: 'delay before answering "ok Y" for a message the node hands us', default: NODE_DEFAULTS.ackDelayMs, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
+    'drain-timeout': durationFlag({description: 'at end of input, wait at most this long for acknowledgements', default: NODE_DEFAULTS.drainTimeoutMs, defaultHelp: async () => '10s', env: 'PEERLINK_DRAIN_TIMEOUT'}),
+    ...clientFlags,
+    ...outputFlags,
+  }
+
+  async run(): Promise<void> {
+    const {args, flags} = await this.parse(Connect)
+    const name = flags.name ?? os.hostname()
+    const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
+    const link = new Link({
+      ...clientOptions(flags),
+      url: wsUrl(args.url),
+      hello: {name, role: 'client'},
+      ackTimeoutMs: flags['ack-timeout'],
+      ackDelayMs: flags['ack-delay'],
+    })
+    const console = new Console()
+    const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
+    const renderer: Renderer = flags.json ? new JsonRenderer(name) : new TextRenderer(name, console, color)
+    const target = clientTarget(name, link, (ev) => renderer.event(ev))
+    // Like the reverse-communication seed: say who we are and where to ask for our clock,
+    // once the node's welcome has settled the id.
+    link.once('up', ({id}) => {
+      const lines = connectBanner(link.url, id)
+      target.report({event: 'info', topic: 'client', msg: lines.join('\n'), data: {id, system_time_url: `${httpBase(link.url)}/clients/${id}/system-time`}})
+    })
+    link.start()
+    const code = await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})
+    this.exit(code)
+  }
+}

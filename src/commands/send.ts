@@ -1,0 +1,50 @@
+import {Args, Flags} from '@oclif/core'
+import {BaseCommand} from '../cli/base.js'
+import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
+import {clientOptions, wsUrl} from '../client/options.js'
+import {sendOnce} from '../client/send.js'
+import {NODE_DEFAULTS} from '../node/node.js'
+
+export default class Send extends BaseCommand {
+  static override summary = 'Send one message through a node and wait for its acknowledgement.'
+
+  static override description = `Sends "message X" (the words joined by spaces) and waits for "ok X". On an ack timeout or a dropped connection it reconnects and resends, up to --retries times in a row. Exit 0 when acknowledged; exit 1 with one line saying why when it gives up.`
+
+  static override examples = [
+    '<%= config.bin %> <%= command.id %> ws://127.0.0.1:8080/ws hello world',
+    '<%= config.bin %> <%= command.id %> ws://127.0.0.1:8080/ws --retries 0 --ack-timeout 1s ping',
+  ]
+
+  static override strict = false
+
+  static override args = {
+    url: wsUrlArg(),
+    message: Args.string({description: 'the message (all remaining words, joined by spaces)', required: true}),
+  }
+
+  static override flags = {
+    retries: Flags.integer({description: 'reconnect and resend at most this many times in a row', default: 5, min: 0}),
+    'ack-timeout': durationFlag({description: 'resend when not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
+    'ack-delay': durationFlag({description: 'delay before answering "ok Y" for a message the node hands us', default: 0, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
+    ...clientFlags,
+    ...outputFlags,
+  }
+
+  async run(): Promise<void> {
+    const {args, argv, flags} = await this.parse(Send)
+    const text = (argv as string[]).slice(1).join(' ')
+    const result = await sendOnce({
+      ...clientOptions(flags),
+      url: wsUrl(args.url),
+      text,
+      ackTimeoutMs: flags['ack-timeout'],
+      ackDelayMs: flags['ack-delay'],
+      retries: flags.retries,
+    })
+    if (flags.json) {
+      this.log(JSON.stringify({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts}))
+    } else {
+      this.log(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
+    }
+  }
+}

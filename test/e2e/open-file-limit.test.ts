@@ -1,0 +1,67 @@
+import {spawn} from 'node:child_process'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, RUN} from '../helpers/cli.js'
+import {TestClient} from '../helpers/ws.js'
+
+const TOKEN = 't0k'
+const LIMIT = 150
+
+describe('a node at its open-file limit', () => {
+  it('keeps serving its connections, refuses new ones with a clear line, and does not crash', async () => {
+    // ulimit in a shell rather than prlimit: POSIX sh has it everywhere
+    const proc = spawn('/bin/sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, RUN, 'start', 'relay', '--port', '0', '--no-repl', '--json'], {
+      env: cliEnv({PEERLINK_TOKEN: TOKEN}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
+    const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)))
+    const clients: TestClient[] = []
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no listening event:\n${out}`)), 20_000)
+        proc.stdout.on('data', () => {
+          const m = /"event":"listening","url":"([^"]+)"/.exec(out)
+          if (m) {
+            clearTimeout(t)
+            resolve(m[1])
+          }
+        })
+      })
+      const opts = {headers: {authorization: `Bearer ${TOKEN}`}}
+      const attempts = await Promise.all(
+        Array.from({length: LIMIT + 50}, async () => {
+          const c = new TestClient(url, opts)
+          clients.push(c)
+          try {
+            await c.open()
+            return c
+          } catch {
+            return undefined
+          }
+        }),
+      )
+      const open = attempts.filter((c): c is TestClient => c !== undefined)
+      expect(open.length).toBeGreaterThan(0)
+      expect(open.length).toBeLessThan(LIMIT + 50)
+      expect(out).toMatch(/"event":"error","msg":"open-file limit reached[^"]*refusing new connections, the open ones are still served/)
+
+      // the open connections still relay: everyone answers, one sender gets its ok
+      for (const c of open) c.ws.on('message', (d) => d.toString().startsWith('message ') && c.send(`ok ${d.toString().slice(8)}`))
+      open[0].send('message still here')
+      expect(await open[0].waitFor((f) => f === 'ok still here')).toBe('ok still here')
+
+      // once connections close, new ones are accepted again
+      await Promise.all(open.map((c) => c.close()))
+      const again = new TestClient(url, opts)
+      clients.push(again)
+      await again.open()
+      expect(proc.exitCode).toBeNull()
+    } finally {
+      await Promise.all(clients.map((c) => c.close()))
+      proc.kill('SIGKILL')
+      await exited
+    }
+  })
+})
