@@ -11,6 +11,7 @@ import {addClientRoutes} from '../http/clients.js'
 import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
+import {reportLinkEvents} from './link-events.js'
 import {Relay} from './relay.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse.js'
 import {Conn, NodeServer, WS_PATH, type Refusal} from './server.js'
@@ -90,7 +91,6 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private readonly relay = new Relay<Conn>((c) => c.isOpen)
   private readonly delivered = new SeenCache(SEEN_TTL_MS)
   private readonly ackTimers = new Set<NodeJS.Timeout>()
-  private readonly peersDown = new Map<Link, string>()
   private readonly asks = new ReverseCommands<Conn>()
   private discovery: Discovery<Link> | undefined
   /** links dropped while running, still closing */
@@ -175,17 +175,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       insecure: this.opts.insecure,
       maxPayloadBytes: this.opts.maxPayloadBytes,
     })
-    const peer = () => link.remoteName ?? url
-    link.on('up', () => {
-      this.peersDown.delete(link)
-      this.report({event: 'peer_connected', peer: peer(), url})
-    })
-    link.on('down', ({reason}) => this.peerDown(link, peer(), reason))
-    link.on('dial_failed', ({reason, retryInMs}) => this.peerDown(link, peer(), reason, retryInMs))
-    link.on('sent', ({text, attempt}) => this.report({event: 'message_sent', text, to: peer(), attempt}))
-    link.on('acked', ({text, rttMs}) => this.report({event: 'message_acked', text, to: peer(), rtt_ms: rttMs}))
-    link.on('received', ({text, repeat}) => this.report({event: 'message_received', from: peer(), text, ...(repeat ? {repeat} : {})}))
-    link.on('server_error', ({text}) => this.report({event: 'error', msg: `${peer()} says: ${text}`}))
+    reportLinkEvents(link, (ev) => this.report(ev))
     this.links.push(link)
     link.start()
     return link
@@ -285,18 +275,11 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     }
     const i = this.links.indexOf(link)
     if (i >= 0) this.links.splice(i, 1)
-    this.peersDown.delete(link)
     this.report({event: 'peer_disconnected', peer, url: link.url, reason: why, dropped: true})
     const closing = link.close(1001, why).finally(() => this.closingLinks.delete(closing))
     this.closingLinks.add(closing)
   }
 
-  private peerDown(link: Link, peer: string, reason: string, retryInMs?: number): void {
-    // one line per change of state, not one per retry
-    if (this.peersDown.get(link) === reason) return
-    this.peersDown.set(link, reason)
-    this.report({event: 'peer_disconnected', peer, url: link.url, reason, ...(retryInMs === undefined ? {} : {retry_in_ms: retryInMs})})
-  }
 
   private onOpen(conn: Conn): void {
     this.table.attachLive(conn.id, entryInfo(conn), conn)

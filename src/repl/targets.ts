@@ -1,8 +1,9 @@
 import type {Link} from '../client/link.js'
 import type {NodeEvent} from '../node/events.js'
-import type {PeerNode} from '../node/node.js'
+import type {PeerInfo, PeerNode} from '../node/node.js'
 import {formatClientTable} from '../client/clients.js'
 import {PeerlinkError} from '../protocol/errors.js'
+import {reportLinkEvents} from '../node/link-events.js'
 import type {ReplTarget} from './repl.js'
 
 /** The REPL's view of a node: what `1 <message>`, `peers`, `stats`... do and how they read. */
@@ -27,7 +28,7 @@ export function nodeTarget(node: PeerNode): ReplTarget {
           const msg =
             peers.length === 0
               ? 'no peer links (start with --peer URL)'
-              : peers.map((p) => `${p.up ? 'up  ' : 'down'} ${p.name === p.url ? p.url : `${p.name} ${p.url}`} unacknowledged=${p.pending}`).join('\n')
+              : peers.map(formatPeer).join('\n')
           return {msg, data: peers}
         }
         case 'stats': {
@@ -63,26 +64,7 @@ const CLIENT_DRAIN_POLL_MS = 25
  */
 export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => void): ReplTarget {
   const peer = () => link.remoteName ?? link.url
-  let downReason: string | undefined
-  const down = (reason: string, retryInMs?: number) => {
-    // one line per change of state, not one per retry
-    if (downReason === reason) return
-    downReason = reason
-    emit({event: 'peer_disconnected', peer: peer(), url: link.url, reason, ...(retryInMs === undefined ? {} : {retry_in_ms: retryInMs})})
-  }
-  link.on('up', () => {
-    downReason = undefined
-    emit({event: 'peer_connected', peer: peer(), url: link.url})
-  })
-  link.on('down', ({reason}) => down(reason))
-  link.on('dial_failed', ({reason, retryInMs}) => down(reason, retryInMs))
-  link.on('sent', ({text, attempt}) => emit({event: 'message_sent', text, to: peer(), attempt}))
-  link.on('acked', ({text, rttMs}) => emit({event: 'message_acked', text, to: peer(), rtt_ms: rttMs}))
-  link.on('received', ({text, repeat}) => emit({event: 'message_received', from: peer(), text, ...(repeat ? {repeat} : {})}))
-  link.on('server_error', ({text}) => emit({event: 'error', msg: `${peer()} says: ${text}`}))
-  link.on('gave_up', ({reason, pending}) => {
-    for (const text of pending) emit({event: 'message_failed', text, to: peer(), reason})
-  })
+  reportLinkEvents(link, emit)
 
   return {
     name,
@@ -111,7 +93,7 @@ export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => 
       switch (kind) {
         case 'peers': {
           const info = {url: link.url, name: peer(), up: link.isUp, pending: link.pendingCount}
-          const msg = `${info.up ? 'up  ' : 'down'} ${info.name === info.url ? info.url : `${info.name} ${info.url}`} unacknowledged=${info.pending}`
+          const msg = formatPeer(info)
           return {msg, data: [info]}
         }
         case 'stats': {
@@ -123,4 +105,9 @@ export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => 
       }
     },
   }
+}
+
+/** One line of the `peers` answer: `up   B ws://127.0.0.1:8081/ws unacknowledged=0`. */
+function formatPeer(p: PeerInfo): string {
+  return `${p.up ? 'up  ' : 'down'} ${p.name === p.url ? p.url : `${p.name} ${p.url}`} unacknowledged=${p.pending}`
 }
