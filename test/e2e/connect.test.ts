@@ -36,6 +36,26 @@ describe('peerlink connect', () => {
     for (const e of got) expect(texts).toContain(e.text)
   })
 
+  it('prints its client id and the system-time URL for it, and that URL answers with its clock', async () => {
+    const node = await startNode(['relay', '--port', '0', '--no-repl'], env())
+    spawned.push(node)
+    const client = spawnCli(['connect', node.url, '--name', 'clocky'], env())
+    spawned.push(client)
+    const [, id, hostPort] = await client.waitForOutput(/^Client id ([0-9a-f-]{36}) is running, looking for a server at (127\.0\.0\.1:\d+)$/m)
+    expect(hostPort).toBe(`127.0.0.1:${node.port}`)
+    const [, url] = await client.waitForOutput(/^A GET request to (http:\/\/\S+\/system-time) will result in reporting this client's system time$/m)
+    expect(url).toBe(`http://127.0.0.1:${node.port}/clients/${id}/system-time`)
+    const before = Date.now()
+    const res = await fetch(url, {headers: {authorization: `Bearer ${TOKEN}`}})
+    expect(res.status).toBe(200)
+    const body = (await res.json()) as {error: boolean; msg: string; ts: string}
+    expect(body).toMatchObject({error: false, msg: ''})
+    expect(body.ts).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(Math.abs(Date.parse(body.ts) - before)).toBeLessThan(60_000) // same machine, same clock
+    client.proc.stdin.end()
+    expect(await client.exited).toBe(0)
+  })
+
   it('survives the node restarting: reconnects and resends what is unacknowledged', async () => {
     const port = await freePort()
     const first = await startNode(['relay', '--port', String(port), '--no-repl'], env())
