@@ -13,16 +13,30 @@ export interface Renderer {
 
 /** NDJSON: one `{"ts","node","event",...}` object per line, batched per tick so output never throttles the relay. */
 export class JsonRenderer implements Renderer {
-  private buffer: string[] = []
+  private buffer = ''
   private scheduled = false
+  // Under load every relayed message is an event and thousands share a
+  // millisecond: the `{"ts":…,"node":…,` head is built once per millisecond
+  // and each event is serialised once, without copying it into a new object.
+  private stampMs = -1
+  private head = ''
+  private readonly nodeJson: string
 
   constructor(
-    private readonly node: string,
+    node: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
-  ) {}
+  ) {
+    this.nodeJson = JSON.stringify(node)
+  }
 
   event(ev: NodeEvent): void {
-    this.buffer.push(JSON.stringify({ts: new Date().toISOString(), node: this.node, ...ev}))
+    const now = Date.now()
+    if (now !== this.stampMs) {
+      this.stampMs = now
+      this.head = `{"ts":"${new Date(now).toISOString()}","node":${this.nodeJson},`
+    }
+    // every event is a non-empty object: its text starts with "{" and a key
+    this.buffer += `${this.head}${JSON.stringify(ev).slice(1)}\n`
     if (!this.scheduled) {
       this.scheduled = true
       setImmediate(() => this.write())
@@ -41,8 +55,8 @@ export class JsonRenderer implements Renderer {
   private write(): void {
     this.scheduled = false
     if (this.buffer.length === 0) return
-    const text = `${this.buffer.join('\n')}\n`
-    this.buffer = []
+    const text = this.buffer
+    this.buffer = ''
     this.out.write(text)
   }
 }
