@@ -1,6 +1,6 @@
 /** What the benchmarks share: machine info, spawning a node, tables, results files. */
 import {execSync, spawn, type ChildProcess} from 'node:child_process'
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs'
+import {closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -45,8 +45,10 @@ export interface Server {
 
 /**
  * Spawns `peerlink start bench --port 0 --no-repl --json` and waits for its
- * listening event. Its stdout is drained continuously (and thrown away), so
- * event output never backs up into the relay.
+ * listening event. The node still formats and writes every event, but into a
+ * file: if the benchmark read the stream itself, its load generator would pay
+ * for parsing megabytes of NDJSON a second that the reference relay never
+ * makes it read, and the comparison would measure the harness.
  */
 export function startPeerlinkNode(extraArgs: string[] = []): Promise<Server> {
   return startServer(process.execPath, [RUN, 'start', 'bench', '--port', '0', '--no-repl', '--json', ...extraArgs], /"event":"listening","url":"([^"]+)","host":"[^"]*","port":(\d+)/)
@@ -57,35 +59,41 @@ export function startReferenceRelay(): Promise<Server> {
   return startServer(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'reference-relay.ts')], /listening (ws:\/\/\S+:(\d+)\/ws)/)
 }
 
+const LISTEN_POLL_MS = 50
+
 function startServer(cmd: string, args: string[], listening: RegExp): Promise<Server> {
-  const proc = spawn(cmd, args, {env: benchEnv(), stdio: ['ignore', 'pipe', 'pipe'], cwd: ROOT})
-  let head = ''
+  const outFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'peerlink-bench-out-')), 'stdout')
+  const out = openSync(outFile, 'w')
+  const proc = spawn(cmd, args, {env: benchEnv(), stdio: ['ignore', out, 'pipe'], cwd: ROOT})
+  closeSync(out)
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  const stop = () =>
+    new Promise<void>((done) => {
+      const cleanup = () => {
+        rmSync(path.dirname(outFile), {recursive: true, force: true})
+        done()
+      }
+      if (proc.exitCode !== null) return cleanup()
+      proc.once('exit', cleanup)
+      proc.kill('SIGKILL')
+    })
   return new Promise((resolve, reject) => {
-    const onData = (d: Buffer) => {
-      head += d.toString()
-      const m = listening.exec(head)
+    const poll = setInterval(() => {
+      // the listening line is the first thing written: read just the head of the file
+      const fd = openSync(outFile, 'r')
+      const head = Buffer.alloc(4096)
+      const n = readSync(fd, head, 0, head.length, 0)
+      closeSync(fd)
+      const m = listening.exec(head.subarray(0, n).toString())
       if (!m) return
-      head = ''
-      // keep draining, but stop looking
-      proc.stdout?.off('data', onData)
-      proc.stdout?.on('data', () => {})
-      resolve({
-        proc,
-        url: m[1],
-        port: Number(m[2]),
-        pid: proc.pid as number,
-        stop: () =>
-          new Promise<void>((done) => {
-            if (proc.exitCode !== null) return done()
-            proc.once('exit', () => done())
-            proc.kill('SIGKILL')
-          }),
-      })
-    }
-    proc.stdout?.on('data', onData)
-    proc.once('exit', (code) => reject(new Error(`${path.basename(args[args.length - 1])} exited with ${code} before listening:\n${err}`)))
+      clearInterval(poll)
+      resolve({proc, url: m[1], port: Number(m[2]), pid: proc.pid as number, stop})
+    }, LISTEN_POLL_MS)
+    proc.once('exit', (code) => {
+      clearInterval(poll)
+      reject(new Error(`${path.basename(args[args.length - 1])} exited with ${code} before listening:\n${err}`))
+    })
   })
 }
 
