@@ -1,29 +1,24 @@
-import {afterEach, describe, expect, it} from 'vitest'
-import {cliEnv, events, freePort, spawnCli, startNode, type Spawned} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, events, freePort, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 
 const TOKEN = 't0k'
 const env = () => cliEnv({PEERLINK_TOKEN: TOKEN})
 
 describe('peerlink connect', () => {
-  const spawned: Spawned[] = []
-  afterEach(async () => {
-    for (const s of spawned) s.kill()
-    await Promise.all(spawned.map((s) => s.exited))
-    spawned.length = 0
-  })
+  const track = trackProcesses()
 
   it('through pipes: one client sends, the other shows and acknowledges, both exit 0', async () => {
     const node = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    spawned.push(node)
+    track(node)
     const receiver = spawnCli(['connect', node.url, '--name', 'rx', '--json'], env())
-    spawned.push(receiver)
+    track(receiver)
     await receiver.waitForOutput(/"event":"peer_connected"/)
 
     // The relay picks uniformly among open connections, the sender included:
     // with 20 messages the receiver gets none only with probability 2^-20.
     const texts = Array.from({length: 20}, (_, i) => `hi ${i}`)
     const sender = spawnCli(['connect', node.url, '--name', 'tx', '--json'], env())
-    spawned.push(sender)
+    track(sender)
     sender.proc.stdin.end(texts.map((t) => `1 ${t}\n`).join(''))
     expect(await sender.exited).toBe(0)
     const acked = events(sender.stdout()).filter((e) => e.event === 'message_acked').map((e) => e.text)
@@ -38,9 +33,9 @@ describe('peerlink connect', () => {
 
   it('prints its client id and the system-time URL for it, and that URL answers with its clock', async () => {
     const node = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    spawned.push(node)
+    track(node)
     const client = spawnCli(['connect', node.url, '--name', 'clocky'], env())
-    spawned.push(client)
+    track(client)
     const [, id, hostPort] = await client.waitForOutput(/^Client id ([0-9a-f-]{36}) is running, looking for a server at (127\.0\.0\.1:\d+)$/m)
     expect(hostPort).toBe(`127.0.0.1:${node.port}`)
     const [, url] = await client.waitForOutput(/^A GET request to (http:\/\/\S+\/system-time) will result in reporting this client's system time$/m)
@@ -59,9 +54,9 @@ describe('peerlink connect', () => {
   it('survives the node restarting: reconnects and resends what is unacknowledged', async () => {
     const port = await freePort()
     const first = await startNode(['relay', '--port', String(port), '--no-repl'], env())
-    spawned.push(first)
+    track(first)
     const client = spawnCli(['connect', first.url, '--ack-timeout', '1s'], env())
-    spawned.push(client)
+    track(client)
     await client.waitForOutput(/linked to peer relay/)
     first.kill()
     await first.exited
@@ -70,7 +65,7 @@ describe('peerlink connect', () => {
     client.proc.stdin.write('1 while down\n')
     await client.waitForOutput(/queued/)
     const second = await startNode(['relay', '--port', String(port), '--no-repl'], env())
-    spawned.push(second)
+    track(second)
     await client.waitForOutput(/acknowledged: while down/)
     client.proc.stdin.end()
     expect(await client.exited).toBe(0)
@@ -79,7 +74,7 @@ describe('peerlink connect', () => {
   it('at end of input exits 1 when its message could not be acknowledged in time', async () => {
     const port = await freePort()
     const r = spawnCli(['connect', `ws://127.0.0.1:${port}/ws`, '--drain-timeout', '500ms'], env())
-    spawned.push(r)
+    track(r)
     r.proc.stdin.end('1 nobody there\n')
     expect(await r.exited).toBe(1)
     expect(r.stdout()).toMatch(/not acknowledged by [^\n]*: nobody there/)
@@ -87,9 +82,9 @@ describe('peerlink connect', () => {
 
   it('answers REPL lines it cannot run with a one-line error and goes on', async () => {
     const node = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    spawned.push(node)
+    track(node)
     const r = spawnCli(['connect', node.url, '--json'], env())
-    spawned.push(r)
+    track(r)
     r.proc.stdin.end('time x\nstats\n')
     expect(await r.exited).toBe(0)
     const evs = events(r.stdout())

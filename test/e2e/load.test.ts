@@ -1,21 +1,16 @@
-import {afterEach, describe, expect, it} from 'vitest'
-import {cliEnv, freePort, runCli, spawnCli, startNode, type Spawned} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, freePort, runCli, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 
 const TOKEN = 't0k'
 const env = () => cliEnv({PEERLINK_TOKEN: TOKEN})
 
 describe('peerlink load', () => {
-  let node: Spawned | undefined
-  afterEach(async () => {
-    node?.kill()
-    await node?.exited
-    node = undefined
-  })
+  const track = trackProcesses()
 
   for (const ackDelay of ['0', '0..200ms']) {
     it(`acknowledges 2000 clients over a 5 s ramp at ack delay ${ackDelay} and leaves the node in zero state`, async () => {
       const n = await startNode(['relay', '--port', '0', '--no-repl'], env())
-      node = n
+      track(n)
       const r = await runCli(['load', n.url, '--clients', '2000', '--ramp', '5s', '--ack-delay', ackDelay, '--workers', '2', '--json'], {env: env(), timeoutMs: 55_000})
       expect(r.stderr).toBe('')
       expect(r.code).toBe(0)
@@ -29,7 +24,7 @@ describe('peerlink load', () => {
 
   it('exits 1 and says why when the node is killed midway', async () => {
     const n = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    node = n
+    track(n)
     const load = spawnCli(['load', n.url, '--clients', '2000', '--ramp', '6s', '--retries', '2', '--ack-timeout', '1s'], env())
     // kill the node once the first clients are done
     await n.waitForOutput(/"event":"client_disconnected"/)

@@ -1,22 +1,17 @@
 import http from 'node:http'
 import type {AddressInfo} from 'node:net'
-import {afterEach, describe, expect, it} from 'vitest'
-import {cliEnv, events, freePort, runCli, startNode, type Spawned} from '../helpers/cli.js'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, events, freePort, runCli, startNode, trackProcesses} from '../helpers/cli.js'
 
 const TOKEN = 't0k'
 const env = () => cliEnv({PEERLINK_TOKEN: TOKEN})
 
 describe('peerlink send', () => {
-  let node: Spawned | undefined
-  afterEach(async () => {
-    node?.kill()
-    await node?.exited
-    node = undefined
-  })
+  const track = trackProcesses()
 
   it('sends the words as one message and exits 0 once it is acknowledged', async () => {
     const n = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    node = n
+    track(n)
     const r = await runCli(['send', n.url, 'hello', 'big', 'world'], {env: env()})
     expect(r.stderr).toBe('')
     expect(r.code).toBe(0)
@@ -27,7 +22,7 @@ describe('peerlink send', () => {
 
   it('prints one JSON event with --json', async () => {
     const n = await startNode(['relay', '--port', '0', '--no-repl'], env())
-    node = n
+    track(n)
     const r = await runCli(['send', n.url, '--json', 'hi'], {env: env()})
     expect(r.code).toBe(0)
     const evs = events(r.stdout)
