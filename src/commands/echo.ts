@@ -22,6 +22,9 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
 
   static override strict = false
 
+  // oclif marks every argument as variadic when strict is off; only MESSAGE is
+  static override usage = '<%= command.id %> URL MESSAGE... [FLAGS]'
+
   static override args = {
     url: Args.string({description: 'the node: ws(s)://host:port/ws or http(s)://host:port', required: true}),
     message: Args.string({description: 'the message (all remaining words)', required: false}),

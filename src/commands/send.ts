@@ -17,6 +17,9 @@ export default class Send extends BaseCommand {
 
   static override strict = false
 
+  // oclif marks every argument as variadic when strict is off; only MESSAGE is
+  static override usage = '<%= command.id %> URL MESSAGE... [FLAGS]'
+
   static override args = {
     url: wsUrlArg(),
     message: Args.string({description: 'the message (all remaining words, joined by spaces)', required: true}),
