@@ -10,16 +10,18 @@ export type ReplCommand =
   | {kind: 'empty'}
   | {kind: 'invalid'; error: string}
 
-export const REPL_HELP = [
-  'commands:',
-  '  1 <message>     send <message> to every peer; each peer shows it and acknowledges',
-  '  peers           list peer links and their unacknowledged messages',
-  '  clients         list the client table',
-  '  time <id|name>  ask a connected client for its system time',
-  '  stats           counters: connections, peers, pending, outbox, clients',
-  '  help            this list',
-  '  quit            stop (waits for acknowledgements; asks first in a terminal)',
-].join('\n')
+/** The REPL's commands, for `help` (text) and its `--json` data. */
+export const REPL_COMMANDS: ReadonlyArray<{command: string; description: string}> = [
+  {command: '1 <message>', description: 'send <message> to every peer; each peer shows it and acknowledges'},
+  {command: 'peers', description: 'list peer links and their unacknowledged messages'},
+  {command: 'clients', description: 'list the client table'},
+  {command: 'time <id|name>', description: 'ask a connected client for its system time'},
+  {command: 'stats', description: 'counters: connections, peers, pending, outbox, clients'},
+  {command: 'help', description: 'this list'},
+  {command: 'quit', description: 'stop (waits for acknowledgements; asks first in a terminal)'},
+]
+
+export const REPL_HELP = ['commands:', ...REPL_COMMANDS.map((c) => `  ${c.command.padEnd(15)} ${c.description}`)].join('\n')
 
 const HINT = 'type "help" for the commands, e.g. "1 hello"'
 

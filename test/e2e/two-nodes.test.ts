@@ -139,4 +139,14 @@ describe('command-line errors', () => {
     expect(r.stderr).toMatch(/^error: empty message/m)
     expect(r.stdout).toMatch(/name=solo connections=0 peers=0 pending=0 outbox=0/)
   })
+
+  it('with --json answers help, stats and peers as info events carrying data', async () => {
+    const r = await runCli(['start', 'solo', '--port', '0', '--json'], {input: 'help\nstats\npeers\n', env})
+    expect(r.code).toBe(0)
+    const infos = events(r.stdout).filter((e) => e.event === 'info')
+    expect(infos.map((e) => e.topic)).toEqual(['help', 'stats', 'peers'])
+    expect(infos[0].data).toContainEqual(expect.objectContaining({command: '1 <message>'}))
+    expect(infos[1].data).toMatchObject({name: 'solo', connections: 0, peers: 0, pending: 0, outbox: 0})
+    expect(infos[2].data).toEqual([])
+  })
 })
