@@ -101,7 +101,8 @@ export class TextRenderer implements Renderer {
         if (ev.role === 'node') return this.line(`peer ${ev.name} hung up (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
         return this.fold('disconnected', () => `client ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
       case 'message_received':
-        if (ev.repeat) return this.line(c.dim(`${ev.from} sent again (acknowledged again): ${ev.text}`))
+        // a resend was acknowledged again at once; it was shown the first time (DESIGN §2: shown once)
+        if (ev.repeat) return
         return this.line(`${c.cyan(ev.from)}: ${ev.text}`)
       case 'message_relayed':
         return this.fold('relayed', () => `relayed "${ev.text}" from ${ev.from} to ${ev.to}`)

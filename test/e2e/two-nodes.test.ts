@@ -72,6 +72,21 @@ describe('two linked nodes', () => {
   })
 })
 
+describe('at-least-once delivery', () => {
+  it('acknowledges a resend at once when the ack delay outlasts the sender\'s timeout, and shows it once', async () => {
+    // B waits 3 s before answering; A gives up on an answer after 1 s and resends
+    const b = track(await startNode(['B', '--port', '0', '--no-repl', '--ack-delay', '3s'], env))
+    const r = await runCli(['start', 'A', '--port', '0', '--peer', b.url, '--grace', '0', '--ack-timeout', '1s', '--json'], {input: '1 slowpoke\n', env})
+    expect(r.code).toBe(0)
+    const sent = events(r.stdout).filter((e) => e.event === 'message_sent')
+    expect(sent.map((e) => e.attempt)).toEqual([1, 2])
+    expect(events(r.stdout)).toContainEqual(expect.objectContaining({event: 'message_acked', text: 'slowpoke', to: 'B'}))
+    await b.waitForOutput(/"event":"message_received","from":"A","text":"slowpoke","repeat":true/)
+    const received = events(b.stdout()).filter((e) => e.event === 'message_received')
+    expect(received.map((e) => e.repeat ?? false)).toEqual([false, true])
+  })
+})
+
 describe('draining at end of input', () => {
   it('exits 0 once the message is acknowledged', async () => {
     const peer = track(await startNode(['B', '--port', '0', '--no-repl'], env))
