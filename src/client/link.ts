@@ -3,6 +3,7 @@ import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {decodeFrame, encodeFrame, type Hello} from '../protocol/frame.js'
 import {SeenCache} from '../protocol/seen.js'
+import {OwedAcks} from './acks.js'
 import {runClientCommand} from './commands.js'
 import {dial, type DialOptions} from './dial.js'
 import {checkAlive, PING_INTERVAL_MS} from './liveness.js'
@@ -71,7 +72,7 @@ export class Link extends EventEmitter<LinkEvents> {
   private ws: WebSocket | undefined
   private readonly pending = new Map<string, Pending>()
   private readonly seen = new SeenCache(SEEN_TTL_MS)
-  private readonly ackTimers = new Set<NodeJS.Timeout>()
+  private readonly owed = new OwedAcks()
   private dialTimer: NodeJS.Timeout | undefined
   private failures = 0
   /** why the current socket is failing, when this side knows better than the close code */
@@ -104,7 +105,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Acknowledgements this side still owes (waiting out the ack delay). */
   get owedCount(): number {
-    return this.ackTimers.size
+    return this.owed.size
   }
 
   pendingTexts(): string[] {
@@ -144,8 +145,7 @@ export class Link extends EventEmitter<LinkEvents> {
     clearTimeout(this.welcomeTimer)
     clearInterval(this.pingTimer)
     for (const p of this.pending.values()) clearTimeout(p.timer)
-    for (const t of this.ackTimers) clearTimeout(t)
-    this.ackTimers.clear()
+    this.owed.clear()
     const ws = this.ws
     if (!ws || ws.readyState === WebSocket.CLOSED) return
     await new Promise<void>((resolve) => {
@@ -314,14 +314,8 @@ export class Link extends EventEmitter<LinkEvents> {
     this.emit('received', {text, repeat})
     const delay = this.opts.ackDelayMs
     const delayMs = repeat ? 0 : typeof delay === 'function' ? delay() : (delay ?? 0)
-    if (delayMs <= 0) {
-      ws.send(`ok ${text}`)
-      return
-    }
-    const timer = setTimeout(() => {
-      this.ackTimers.delete(timer)
+    this.owed.schedule(delayMs, () => {
       if (ws.readyState === WebSocket.OPEN) ws.send(`ok ${text}`)
-    }, delayMs)
-    this.ackTimers.add(timer)
+    })
   }
 }

@@ -1,5 +1,6 @@
 import {EventEmitter} from 'node:events'
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import {OwedAcks} from '../client/acks.js'
 import {Link} from '../client/link.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {Frame} from '../protocol/frame.js'
@@ -90,7 +91,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private readonly opts: NodeOptions
   private readonly relay = new Relay<Conn>((c) => c.isOpen)
   private readonly delivered = new SeenCache(SEEN_TTL_MS)
-  private readonly ackTimers = new Set<NodeJS.Timeout>()
+  /** acknowledgements this node owes its peers' links */
+  private readonly owed = new OwedAcks()
   private readonly asks = new ReverseCommands<Conn>()
   private discovery: Discovery<Link> | undefined
   /** links dropped while running, still closing */
@@ -251,12 +253,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     await this.discovery?.stop()
     this.table.close()
     this.asks.close()
-    for (const link of this.links) {
-      const to = link.remoteName ?? link.url
-      for (const text of link.abandon()) this.report({event: 'message_failed', text, to, reason})
-    }
-    for (const t of this.ackTimers) clearTimeout(t)
-    this.ackTimers.clear()
+    for (const link of this.links) this.failPending(link, reason)
+    this.owed.clear()
     await Promise.all([...this.links.map((l) => l.close(1001, 'going away')), ...this.closingLinks, this.server.close(1001, 'going away')])
     this.report({event: 'stopped', code})
   }
@@ -266,13 +264,18 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.emit('event', event)
   }
 
+  /** Gives up the link's unacknowledged messages, reporting each as failed; returns how many. */
+  private failPending(link: Link, reason: string): number {
+    const to = link.remoteName ?? link.url
+    const texts = link.abandon()
+    for (const text of texts) this.report({event: 'message_failed', text, to, reason})
+    return texts.length
+  }
+
   /** Drops a link for good: its unacknowledged messages fail with `failReason`, and it is closed. */
   private dropPeer(link: Link, failReason: string, why: string): void {
+    this.lostMessages += this.failPending(link, failReason)
     const peer = link.remoteName ?? link.url
-    for (const text of link.abandon()) {
-      this.lostMessages++
-      this.report({event: 'message_failed', text, to: peer, reason: failReason})
-    }
     const i = this.links.indexOf(link)
     if (i >= 0) this.links.splice(i, 1)
     this.report({event: 'peer_disconnected', peer, url: link.url, reason: why, dropped: true})
@@ -344,15 +347,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     const key = `${conn.hello?.id ?? conn.id}\n${text}`
     const repeat = this.delivered.check(key, Date.now())
     this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})})
-    if (repeat || this.opts.ackDelayMs <= 0) {
-      conn.send(`ok ${text}`)
-      return
-    }
-    const timer = setTimeout(() => {
-      this.ackTimers.delete(timer)
-      conn.send(`ok ${text}`)
-    }, this.opts.ackDelayMs)
-    this.ackTimers.add(timer)
+    // a resend is answered at once: its delay was served the first time
+    this.owed.schedule(repeat ? 0 : this.opts.ackDelayMs, () => conn.send(`ok ${text}`))
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {
