@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 import {PeerlinkError} from '../protocol/errors.js'
-import {parseDuration, parseSize} from '../protocol/units.js'
+import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT} from '../protocol/defaults.js'
+import {formatDuration, parseDuration, parseSize} from '../protocol/units.js'
 
 /** A duration flag (`250ms`, `3s`, `1m`) parsed to milliseconds. */
 export const durationFlag = Flags.custom<number>({
@@ -66,6 +67,29 @@ export function checkOrigin(input: string): string {
     throw new Error(`invalid origin "${input}": an origin is scheme, host and port only, e.g. http://localhost:3000`)
   }
   return url.origin
+}
+
+/**
+ * A duration flag with its default shown in `--help` the way users type it,
+ * computed from the default itself so the two can never disagree.
+ */
+export function durationFlagWithDefault(opts: {description: string; defaultMs: number; env?: string}) {
+  return durationFlag({description: opts.description, default: opts.defaultMs, defaultHelp: async () => formatDuration(opts.defaultMs), env: opts.env})
+}
+
+/** `--ack-timeout`: shared by start, connect, send and load (the wording says what the command does on a timeout). */
+export function ackTimeoutFlag(description = 'reconnect and resend a message not acknowledged within this time') {
+  return durationFlagWithDefault({description, defaultMs: ACK_TIMEOUT_MS_DEFAULT, env: 'PEERLINK_ACK_TIMEOUT'})
+}
+
+/** `--ack-delay`: how long the final receiver waits before answering `ok Y`. */
+export function ackDelayFlag(description = 'delay before answering "ok Y" for a message the node hands us') {
+  return durationFlagWithDefault({description, defaultMs: ACK_DELAY_MS_DEFAULT, env: 'PEERLINK_ACK_DELAY'})
+}
+
+/** `--drain-timeout`: at end of input, how long to wait for acknowledgements. */
+export function drainTimeoutFlag() {
+  return durationFlagWithDefault({description: 'at end of input, wait at most this long for acknowledgements', defaultMs: DRAIN_TIMEOUT_MS_DEFAULT, env: 'PEERLINK_DRAIN_TIMEOUT'})
 }
 
 /** Flags every command shares for output. */

@@ -2,7 +2,7 @@
 import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
 import {callJson} from './http.js'
-import {httpBase} from './options.js'
+import {httpBase} from './urls.js'
 
 /** One entry of `GET /clients` as a client reads it; other fields are ignored. */
 export interface ClientListEntry {

@@ -3,17 +3,14 @@ import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {decodeFrame, encodeFrame, type Hello} from '../protocol/frame.js'
 import {SeenCache} from '../protocol/seen.js'
+import {backoffMs, LINK_BACKOFF} from '../protocol/backoff.js'
+import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, CLOSE_WAIT_MS, PING_INTERVAL_MS, SEEN_TTL_MS} from '../protocol/defaults.js'
 import {OwedAcks} from './acks.js'
-import {runClientCommand} from './commands.js'
+import {runClientCommand} from './reverse-answers.js'
 import {dial, type DialOptions} from './dial.js'
-import {checkAlive, PING_INTERVAL_MS} from './liveness.js'
+import {checkAlive} from './liveness.js'
 import {describeClose, describeError} from './wire-errors.js'
 
-export const BACKOFF_MIN_MS = 100
-export const BACKOFF_MAX_MS = 5000
-/** A resent message seen again within this window is acknowledged at once and shown once. */
-export const SEEN_TTL_MS = 60_000
-const CLOSE_WAIT_MS = 2000
 /** A server that never answers hello (a bare relay) is used anyway after this wait. */
 export const WELCOME_WAIT_MS = 1000
 
@@ -88,7 +85,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   constructor(opts: LinkOptions) {
     super()
-    this.opts = {graceMs: 0, ackTimeoutMs: 5000, ackDelayMs: 0, ...opts}
+    this.opts = {graceMs: 0, ackTimeoutMs: ACK_TIMEOUT_MS_DEFAULT, ackDelayMs: ACK_DELAY_MS_DEFAULT, ...opts}
     this.url = opts.url
     this.id = opts.hello.id ?? randomUUID()
   }
@@ -169,9 +166,7 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private backoffMs(): number {
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.max(0, this.failures - 1))
-    // jitter: somewhere in the upper half, so many clients do not retry in lockstep
-    return Math.round(base * (0.5 + Math.random() * 0.5))
+    return backoffMs(this.failures, LINK_BACKOFF)
   }
 
   /** Counts a failure; returns false (and gives up) when the retry budget is spent. */

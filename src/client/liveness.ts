@@ -1,9 +1,6 @@
 import WebSocket from 'ws'
 
-/** Every connection is pinged this often... */
-export const PING_INTERVAL_MS = 15_000
-/** ...and is gone when nothing (no frame, no pong) was heard from it for this long. */
-export const DEAD_AFTER_MS = 30_000
+import {DEAD_AFTER_MS} from '../protocol/defaults.js'
 
 /**
  * One liveness check of a socket: terminate it when nothing was heard for

@@ -27,19 +27,3 @@ export function clientOptions(flags: ClientFlags, createToken = false): DialOpti
   }
   return {token: resolveToken({flag: flags.token, create: createToken}), ca, insecure: flags.insecure ?? false}
 }
-
-/** The http(s):// base of a node from its ws(s):// or http(s):// URL, e.g. ws://h:1/ws → http://h:1. */
-export function httpBase(url: string): string {
-  const u = new URL(url)
-  const scheme = u.protocol === 'wss:' || u.protocol === 'https:' ? 'https:' : 'http:'
-  return `${scheme}//${u.host}`
-}
-
-/** The ws(s):// endpoint of a node from a ws(s):// or http(s):// URL (path /ws when none is given). */
-export function wsUrl(url: string): string {
-  const u = new URL(url)
-  if (u.protocol === 'http:') u.protocol = 'ws:'
-  if (u.protocol === 'https:') u.protocol = 'wss:'
-  if (u.pathname === '/' || u.pathname === '') u.pathname = '/ws'
-  return u.toString()
-}

@@ -1,11 +1,10 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
-import {connectBanner} from '../client/commands.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, outputFlags, wsUrlArg} from '../cli/flags.js'
 import {Link} from '../client/link.js'
-import {clientOptions, httpBase, wsUrl} from '../client/options.js'
-import {NODE_DEFAULTS} from '../node/node.js'
+import {clientOptions} from '../client/options.js'
+import {connectBanner, systemTimeUrl, wsUrl} from '../client/urls.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl} from '../repl/repl.js'
@@ -29,9 +28,9 @@ Input can come from a terminal or a pipe: at end of input it waits until its mes
 
   static override flags = {
     name: Flags.string({description: 'the name this client gives the node in its hello (default: the host name)', env: 'PEERLINK_NAME'}),
-    'ack-timeout': durationFlag({description: 'resend a message not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
-    'ack-delay': durationFlag({description: 'delay before answering "ok Y" for a message the node hands us', default: NODE_DEFAULTS.ackDelayMs, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
-    'drain-timeout': durationFlag({description: 'at end of input, wait at most this long for acknowledgements', default: NODE_DEFAULTS.drainTimeoutMs, defaultHelp: async () => '10s', env: 'PEERLINK_DRAIN_TIMEOUT'}),
+    'ack-timeout': ackTimeoutFlag('resend a message not acknowledged within this time'),
+    'ack-delay': ackDelayFlag(),
+    'drain-timeout': drainTimeoutFlag(),
     ...clientFlags,
     ...outputFlags,
   }
@@ -55,7 +54,7 @@ Input can come from a terminal or a pipe: at end of input it waits until its mes
     // once the node's welcome has settled the id.
     link.once('up', ({id}) => {
       const lines = connectBanner(link.url, id)
-      target.report({event: 'info', topic: 'client', msg: lines.join('\n'), data: {id, system_time_url: `${httpBase(link.url)}/clients/${id}/system-time`}})
+      target.report({event: 'info', topic: 'client', msg: lines.join('\n'), data: {id, system_time_url: systemTimeUrl(link.url, id)}})
     })
     link.start()
     const code = await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})

@@ -1,8 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {clientFlags} from '../cli/flags.js'
+import {clientFlags, nodeUrlArg} from '../cli/flags.js'
 import {echoMany, echoOnce, formatSummary} from '../client/echo.js'
-import {clientOptions, httpBase} from '../client/options.js'
+import {clientOptions} from '../client/options.js'
+import {httpBase} from '../client/urls.js'
 import {PeerlinkError} from '../protocol/errors.js'
 
 export default class Echo extends BaseCommand {
@@ -26,7 +27,7 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
   static override usage = '<%= command.id %> URL MESSAGE... [FLAGS]'
 
   static override args = {
-    url: Args.string({description: 'the node: ws(s)://host:port/ws or http(s)://host:port', required: true}),
+    url: nodeUrlArg('the node: ws(s)://host:port/ws or http(s)://host:port'),
     message: Args.string({description: 'the message (all remaining words)', required: false}),
   }
 
@@ -39,7 +40,7 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Echo)
-    const base = checkedBase(args.url)
+    const base = httpBase(args.url)
     const words = (argv as string[]).slice(1)
     if (words.length === 0) throw new PeerlinkError('BAD_FLAG', 'missing MESSAGE: peerlink echo URL MESSAGE...')
     const message = words.join(' ')
@@ -57,17 +58,4 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
       throw new PeerlinkError('MISMATCH', `${summary.failed} of ${summary.count} echoes failed; first: ${summary.error}`)
     }
   }
-}
-
-function checkedBase(url: string): string {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new PeerlinkError('BAD_FLAG', `invalid URL "${url}": use e.g. ws://127.0.0.1:8080/ws or http://127.0.0.1:8080`)
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
-    throw new PeerlinkError('BAD_FLAG', `invalid URL "${url}": must start with ws://, wss://, http:// or https://`)
-  }
-  return httpBase(url)
 }

@@ -1,11 +1,11 @@
 import {Args, Flags} from '@oclif/core'
 import cliProgress from 'cli-progress'
 import {BaseCommand} from '../cli/base.js'
-import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
-import {clientOptions, wsUrl} from '../client/options.js'
+import {ackTimeoutFlag, clientFlags, durationFlagWithDefault, outputFlags, wsUrlArg} from '../cli/flags.js'
+import {clientOptions} from '../client/options.js'
+import {wsUrl} from '../client/urls.js'
 import {formatReport} from '../load/report.js'
 import {defaultWorkers, runLoad, type LoadProgress} from '../load/runner.js'
-import {NODE_DEFAULTS} from '../node/node.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {parseDurationRange} from '../protocol/units.js'
 
@@ -27,13 +27,13 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
 
   static override flags = {
     clients: Flags.integer({description: 'number of clients', default: 1000, min: 1}),
-    ramp: durationFlag({description: 'each client starts at a uniformly random time within this window', default: 60_000, defaultHelp: async () => '60s'}),
+    ramp: durationFlagWithDefault({description: 'each client starts at a uniformly random time within this window', defaultMs: 60_000}),
     'ack-delay': Flags.custom<{minMs: number; maxMs: number}>({
       description: 'delay before a client answers "ok Y": one duration or a range MIN..MAX drawn uniformly per message',
       helpValue: 'MIN[..MAX]',
       parse: async (input) => parseDurationRange(input),
     })({default: {minMs: 0, maxMs: 0}, defaultHelp: async () => '0'}),
-    'ack-timeout': durationFlag({description: 'reconnect and resend when not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s'}),
+    'ack-timeout': ackTimeoutFlag(),
     retries: Flags.integer({description: 'a client gives up after this many failures in a row', default: 10, min: 0}),
     workers: Flags.integer({description: 'worker processes (default: one per core; more when the clients need them)', min: 1}),
     ...clientFlags,

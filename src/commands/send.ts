@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {wsUrlArg, clientFlags, durationFlag, outputFlags} from '../cli/flags.js'
-import {clientOptions, wsUrl} from '../client/options.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, outputFlags, wsUrlArg} from '../cli/flags.js'
+import {clientOptions} from '../client/options.js'
+import {wsUrl} from '../client/urls.js'
 import {sendOnce} from '../client/send.js'
-import {NODE_DEFAULTS} from '../node/node.js'
 
 export default class Send extends BaseCommand {
   static override summary = 'Send one message through a node and wait for its acknowledgement.'
@@ -27,8 +27,8 @@ export default class Send extends BaseCommand {
 
   static override flags = {
     retries: Flags.integer({description: 'reconnect and resend at most this many times in a row', default: 5, min: 0}),
-    'ack-timeout': durationFlag({description: 'resend when not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
-    'ack-delay': durationFlag({description: 'delay before answering "ok Y" for a message the node hands us', default: 0, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
+    'ack-timeout': ackTimeoutFlag('resend when not acknowledged within this time'),
+    'ack-delay': ackDelayFlag(),
     ...clientFlags,
     ...outputFlags,
   }

@@ -1,12 +1,13 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {clientFlags, durationFlag, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
 import {createGuards} from '../http/auth.js'
-import {NODE_DEFAULTS, PeerNode} from '../node/node.js'
+import {PeerNode} from '../node/node.js'
+import {GRACE_MS_DEFAULT, HOST_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT, PORT_DEFAULT} from '../protocol/defaults.js'
 import {REGISTRY_TTL_MS_DEFAULT, REGISTRY_TTL_MS_MIN} from '../registry/table.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {Console} from '../repl/console.js'
@@ -39,14 +40,14 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
 
   static override flags = {
     name: Flags.string({description: 'node name (instead of the NAME argument)', env: 'PEERLINK_NAME'}),
-    host: Flags.string({description: 'address to listen on', default: NODE_DEFAULTS.host, env: 'PEERLINK_HOST'}),
+    host: Flags.string({description: 'address to listen on', default: HOST_DEFAULT, env: 'PEERLINK_HOST'}),
     port: portFlag({description: 'port to listen on (default 8080, or the preset\'s; 0 = any free port)', env: 'PEERLINK_PORT'}),
     peer: wsUrlFlag({description: 'URL of a peer node to dial (repeatable; replaces the preset\'s peer)', multiple: true}),
-    grace: durationFlag({description: 'wait before the first dial', default: NODE_DEFAULTS.graceMs, defaultHelp: async () => '3s', env: 'PEERLINK_GRACE'}),
-    'ack-timeout': durationFlag({description: 'resend a message not acknowledged within this time', default: NODE_DEFAULTS.ackTimeoutMs, defaultHelp: async () => '5s', env: 'PEERLINK_ACK_TIMEOUT'}),
-    'ack-delay': durationFlag({description: 'delay before this node answers "ok Y" for a message delivered to it', default: NODE_DEFAULTS.ackDelayMs, defaultHelp: async () => '0', env: 'PEERLINK_ACK_DELAY'}),
-    'drain-timeout': durationFlag({description: 'at end of input, wait at most this long for acknowledgements', default: NODE_DEFAULTS.drainTimeoutMs, defaultHelp: async () => '10s', env: 'PEERLINK_DRAIN_TIMEOUT'}),
-    'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: NODE_DEFAULTS.maxPayloadBytes, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
+    grace: durationFlagWithDefault({description: 'wait before the first dial', defaultMs: GRACE_MS_DEFAULT, env: 'PEERLINK_GRACE'}),
+    'ack-timeout': ackTimeoutFlag('resend a message not acknowledged within this time'),
+    'ack-delay': ackDelayFlag('delay before this node answers "ok Y" for a message delivered to it'),
+    'drain-timeout': drainTimeoutFlag(),
+    'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({
       description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
       env: 'PEERLINK_TOKEN',
@@ -59,7 +60,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
-    'registry-ttl': durationFlag({description: 'drop client-table entries not seen for this long (live connections stay)', default: REGISTRY_TTL_MS_DEFAULT, defaultHelp: async () => '5s', env: 'PEERLINK_REGISTRY_TTL'}),
+    'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...outputFlags,
   }
@@ -91,7 +92,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const node = new PeerNode({
       name,
       host: flags.host,
-      port: port ?? preset?.port ?? NODE_DEFAULTS.port,
+      port: port ?? preset?.port ?? PORT_DEFAULT,
       peers: peers ?? (preset ? [preset.peer] : []),
       graceMs: flags.grace,
       ackTimeoutMs: flags['ack-timeout'],

@@ -1,7 +1,6 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import type {Refusal} from '../node/server.js'
-import {sendError} from './respond.js'
+import {sendError, type Refusal} from './respond.js'
 
 /** Routes anyone may call without the token. */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz'])

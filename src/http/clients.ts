@@ -1,7 +1,7 @@
 import type {IncomingMessage} from 'node:http'
 import {z} from 'zod'
 import {PeerlinkError} from '../protocol/errors.js'
-import {REVERSE_COMMANDS} from '../node/reverse.js'
+import {REVERSE_COMMANDS} from '../protocol/reverse-commands.js'
 import type {ClientTable} from '../registry/table.js'
 import {HttpError, readJson, sendError, sendJson} from './respond.js'
 import type {Router} from './router.js'

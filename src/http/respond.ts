@@ -1,5 +1,11 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
+/** A refusal of an upgrade or request before it reaches a handler: its status and one-line reason. */
+export interface Refusal {
+  status: number
+  msg: string
+}
+
 /** HTTP bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
 

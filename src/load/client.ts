@@ -1,11 +1,10 @@
 import {performance} from 'node:perf_hooks'
 import WebSocket from 'ws'
-import {BACKOFF_MAX_MS, BACKOFF_MIN_MS} from '../client/link.js'
+import {backoffMs, LINK_BACKOFF} from '../protocol/backoff.js'
+import {CLOSE_WAIT_MS} from '../protocol/defaults.js'
 import {describeClose, describeError} from '../client/wire-errors.js'
 import type {WorkerCounters} from './ipc.js'
 
-/** A client that does not close within this time after asking is cut off. */
-const CLOSE_WAIT_MS = 2000
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 export interface PoolOptions {
@@ -145,8 +144,7 @@ class LoadClient {
       const why = this.failure ?? describeClose(code, reason.toString())
       if (++this.failuresInARow > this.pool.opts.retries) return this.pool.onFinished(why)
       this.pool.onRetry(why)
-      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** (this.failuresInARow - 1))
-      setTimeout(() => this.connect(), Math.round(base * (0.5 + Math.random() * 0.5)))
+      setTimeout(() => this.connect(), backoffMs(this.failuresInARow, LINK_BACKOFF))
     })
   }
 

@@ -5,7 +5,7 @@ import {Link} from '../client/link.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {Frame} from '../protocol/frame.js'
 import {SeenCache} from '../protocol/seen.js'
-import {SEEN_TTL_MS} from '../client/link.js'
+import * as D from '../protocol/defaults.js'
 import {Router} from '../http/router.js'
 import {addNodeRoutes} from '../http/routes.js'
 import {addClientRoutes} from '../http/clients.js'
@@ -14,8 +14,9 @@ import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
 import {reportLinkEvents} from './link-events.js'
 import {Relay} from './relay.js'
-import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse.js'
-import {Conn, NodeServer, WS_PATH, type Refusal} from './server.js'
+import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
+import {Conn, NodeServer} from './server.js'
+import type {Refusal} from '../http/respond.js'
 
 export interface NodeOptions {
   name: string
@@ -46,13 +47,13 @@ export interface NodeOptions {
 }
 
 export const NODE_DEFAULTS = {
-  host: '127.0.0.1',
-  port: 8080,
-  graceMs: 3000,
-  ackTimeoutMs: 5000,
-  ackDelayMs: 0,
-  drainTimeoutMs: 10_000,
-  maxPayloadBytes: 1024 * 1024,
+  host: D.HOST_DEFAULT,
+  port: D.PORT_DEFAULT,
+  graceMs: D.GRACE_MS_DEFAULT,
+  ackTimeoutMs: D.ACK_TIMEOUT_MS_DEFAULT,
+  ackDelayMs: D.ACK_DELAY_MS_DEFAULT,
+  drainTimeoutMs: D.DRAIN_TIMEOUT_MS_DEFAULT,
+  maxPayloadBytes: D.MAX_PAYLOAD_BYTES_DEFAULT,
 } as const
 
 export interface NodeStats {
@@ -90,7 +91,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
 
   private readonly opts: NodeOptions
   private readonly relay = new Relay<Conn>((c) => c.isOpen)
-  private readonly delivered = new SeenCache(SEEN_TTL_MS)
+  private readonly delivered = new SeenCache(D.SEEN_TTL_MS)
   /** acknowledgements this node owes its peers' links */
   private readonly owed = new OwedAcks()
   private readonly asks = new ReverseCommands<Conn>()
@@ -128,7 +129,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   get url(): string {
     const scheme = this.opts.tls ? 'wss' : 'ws'
     const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host
-    return `${scheme}://${host}:${this.port}${WS_PATH}`
+    return `${scheme}://${host}:${this.port}${D.WS_PATH}`
   }
 
   /**

@@ -3,12 +3,14 @@ import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
 import {WebSocket, WebSocketServer} from 'ws'
-import {checkAlive, DEAD_AFTER_MS, PING_INTERVAL_MS} from '../client/liveness.js'
+import {checkAlive} from '../client/liveness.js'
+import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
+import {WS_PATH} from '../protocol/defaults.js'
+import type {Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit} from './limits.js'
 
-export const WS_PATH = '/ws'
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
 export const HEADERS_TIMEOUT_MS = 10_000
 /** The whole request, body included (bodies are at most 1 MiB). */
@@ -55,12 +57,6 @@ export class Conn {
   send(text: string): void {
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text)
   }
-}
-
-/** A refusal of an upgrade or request before it reaches a handler. */
-export interface Refusal {
-  status: number
-  msg: string
 }
 
 export interface ServerOptions {

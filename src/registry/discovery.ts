@@ -1,6 +1,6 @@
 import {z} from 'zod'
 import {callJson, request} from '../client/http.js'
-import {httpBase} from '../client/options.js'
+import {httpBase} from '../client/urls.js'
 import type {DialOptions} from '../client/dial.js'
 import {PeerlinkError} from '../protocol/errors.js'
 

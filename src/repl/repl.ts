@@ -2,7 +2,7 @@ import readline from 'node:readline'
 import {confirm} from '@inquirer/prompts'
 import type {NodeEvent} from '../node/events.js'
 import {PeerlinkError} from '../protocol/errors.js'
-import {parseReplLine, REPL_COMMANDS, REPL_HELP, type ReplCommand} from './commands.js'
+import {parseReplLine, REPL_COMMANDS, REPL_HELP, type ReplCommand} from './grammar.js'
 import type {Console} from './console.js'
 import type {Renderer} from './render.js'
 

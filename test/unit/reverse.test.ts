@@ -1,6 +1,7 @@
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {ReverseCommands} from '../../src/node/reverse.js'
-import {CLIENT_COMMANDS, connectBanner, runClientCommand} from '../../src/client/commands.js'
+import {ReverseCommands} from '../../src/node/reverse-asks.js'
+import {CLIENT_COMMANDS, runClientCommand} from '../../src/client/reverse-answers.js'
+import {connectBanner} from '../../src/client/urls.js'
 import {decodeFrame} from '../../src/protocol/frame.js'
 
 /** A connection that records what it was sent. */

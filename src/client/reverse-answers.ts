@@ -18,19 +18,3 @@ export async function runClientCommand(name: string, arg: string | undefined): P
     return {error: err instanceof Error ? err.message : String(err)}
   }
 }
-
-/**
- * The two lines a client prints when it is up (as the reverse-communication
- * seed does): its id, the node it is connected to, and the URL that asks it for
- * its system time. Print them once the server's `welcome` has settled the id.
- */
-export function connectBanner(nodeUrl: string, clientId: string): [string, string] {
-  const u = new URL(nodeUrl)
-  const secure = u.protocol === 'wss:' || u.protocol === 'https:'
-  const port = u.port === '' ? (secure ? '443' : '80') : u.port
-  const hostPort = `${u.hostname}:${port}`
-  return [
-    `Client id ${clientId} is running, looking for a server at ${hostPort}`,
-    `A GET request to ${secure ? 'https' : 'http'}://${hostPort}/clients/${clientId}/system-time will result in reporting this client's system time`,
-  ]
-}

@@ -4,25 +4,6 @@ import {encodeFrame} from '../protocol/frame.js'
 /** A client that does not answer a reverse command within this time is reported as a timeout (HTTP 504). */
 export const ASK_TIMEOUT_MS = 5000
 
-/**
- * The server's half of a reverse command: how the client's `res` body turns
- * into the fields of the HTTP answer. Adding a command is one entry here and
- * one function in `src/client/commands.ts`.
- */
-export interface ReverseCommand {
-  /** the answer's own fields, read from the `res` body; undefined when the body does not fit */
-  read(body: Record<string, unknown>): Record<string, unknown> | undefined
-  /** the same fields, empty, for error answers (`{"error":true,"msg":...,"ts":""}`) */
-  empty: Record<string, unknown>
-}
-
-export const REVERSE_COMMANDS: Record<string, ReverseCommand> = {
-  'system-time': {
-    read: (body) => (typeof body.ts === 'string' ? {ts: body.ts} : undefined),
-    empty: {ts: ''},
-  },
-}
-
 /** What a command can be sent over: a connection that takes text frames. */
 export interface CommandPeer {
   send(text: string): void

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {parseReplLine} from '../../src/repl/commands.js'
+import {parseReplLine} from '../../src/repl/grammar.js'
 
 describe('REPL line grammar', () => {
   it('takes everything after "1 " as the message, spaces included', () => {
