@@ -113,6 +113,14 @@ export class TextRenderer implements Renderer {
         return this.line(c.green(`✓ ${ev.to} acknowledged: ${ev.text} (${ev.rtt_ms} ms)`))
       case 'message_failed':
         return this.line(c.red(`✗ not acknowledged by ${ev.to}: ${ev.text} (${ev.reason})`))
+      case 'cluster_joined':
+        return this.line(c.green(`joined cluster ${ev.cluster} on ${ev.url}`))
+      case 'cluster_lost':
+        return this.line(c.yellow(`lost cluster ${ev.cluster} on ${ev.url}: ${ev.reason}; serving this node's connections only, reconnecting`))
+      case 'cluster_node_up':
+        return this.line(c.green(`cluster member ${ev.member} up (${ev.reason})`))
+      case 'cluster_node_down':
+        return this.line(c.yellow(`cluster member ${ev.member} down (${ev.reason}); what it held is re-forwarded`))
       case 'error':
         return this.console.errorLine(`${this.stamp()}${c.red(`error: ${ev.msg}`)}`)
       case 'info':
