@@ -144,6 +144,19 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     return this.pickMember(r - localCount)
   }
 
+  /**
+   * Nobody can take X here: a member that handed it to us gets it back (and
+   * we stop keeping it for that member), so it places X elsewhere instead of
+   * waiting on us for good.
+   */
+  readonly stranded = (text: string, origins: ReadonlySet<Endpoint>): void => {
+    for (const origin of [...origins]) {
+      if (!(origin instanceof Member)) continue
+      ;(this.relay as ClientRelay<Endpoint>).withdraw(origin, text)
+      this.publishTo(origin, {kind: 'back', from: '', text})
+    }
+  }
+
   attach(relay: ClientRelay<Endpoint>, report: (ev: NodeEvent) => void): void {
     this.relay = relay
     this.report = report
@@ -322,6 +335,12 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
       }
       case 'ok':
         relay.ok(from, m.text)
+        return
+      case 'back':
+        // it had no open connection when it tried: do not pick it again before its next count says otherwise
+        this.remoteClients -= from.clients
+        from.clients = 0
+        relay.release(from, m.text)
         return
       case 'took':
         this.report({event: 'message_relayed', from: m.origin, text: m.text, to: m.receiver})

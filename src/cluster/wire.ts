@@ -40,6 +40,8 @@ export type MemberMessage =
   | {kind: 'message'; from: string; origin: string; text: string}
   /** `ok text`: a receiver here answered a message the sender handed us */
   | {kind: 'ok'; from: string; text: string}
+  /** the sender could not place the X we handed it (no open connection anywhere it knows): place it elsewhere */
+  | {kind: 'back'; from: string; text: string}
   /** the message the sender was handed for `origin` went to `receiver` (`node/conn`): for its `message_relayed` */
   | {kind: 'took'; from: string; origin: string; receiver: string; text: string}
 
@@ -51,6 +53,8 @@ export function encodeMember(m: MemberMessage): string {
       return JSON.stringify(['m', m.from, m.origin, m.text])
     case 'ok':
       return JSON.stringify(['o', m.from, m.text])
+    case 'back':
+      return JSON.stringify(['b', m.from, m.text])
     case 'took':
       return JSON.stringify(['t', m.from, m.origin, m.receiver, m.text])
   }
@@ -68,6 +72,7 @@ export function decodeMember(data: string): MemberMessage | undefined {
   const s = a as string[]
   if (s[0] === 'm' && s.length === 4) return {kind: 'message', from: s[1], origin: s[2], text: s[3]}
   if (s[0] === 'o' && s.length === 3) return {kind: 'ok', from: s[1], text: s[2]}
+  if (s[0] === 'b' && s.length === 3) return {kind: 'back', from: s[1], text: s[2]}
   if (s[0] === 't' && s.length === 5) return {kind: 'took', from: s[1], origin: s[2], receiver: s[3], text: s[4]}
   return undefined
 }

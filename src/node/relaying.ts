@@ -38,6 +38,8 @@ export interface RelayFabric<E extends Endpoint> {
   choose: Chooser<E>
   /** given once, by the relay that uses this fabric: where other members' messages and oks go in */
   attach?(relay: ClientRelay<E>, report: (ev: NodeEvent) => void): void
+  /** X has no receiver anywhere (see the Relay's `stranded`): an arrow function, called unbound */
+  stranded?: (text: string, origins: ReadonlySet<E>) => void
   /** the relay's count of local connections changed (a connection opened or left; never called per frame) */
   changed?(): void
   /** joins (in the background: a fabric that cannot reach its bus serves local connections meanwhile) */
@@ -77,7 +79,7 @@ export class ClientRelay<E extends Endpoint> {
     this.report = opts.report
     this.maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION_DEFAULT
     this.fabric = opts.fabric
-    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose)
+    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded)
     opts.fabric?.attach?.(this, opts.report)
   }
 
@@ -121,6 +123,17 @@ export class ClientRelay<E extends Endpoint> {
     const to = this.relay.message(from, text)
     if (to !== undefined) this.forward(to, text, fromName)
     return to
+  }
+
+  /** Member `origin` took X back (it could not place it): it no longer waits for X here. */
+  withdraw(origin: E, text: string): void {
+    this.relay.withdraw(origin, text)
+  }
+
+  /** Member `holder` handed X back unanswered: X goes to another receiver. */
+  release(holder: E, text: string): void {
+    const f = this.relay.release(holder, text)
+    if (f !== undefined) this.forward(f.to, f.text, holder.name)
   }
 
   /** `ok text` from `from`: every origin waiting for it gets it, unless `from` was never handed it. */
