@@ -61,7 +61,7 @@ export const NODE_DEFAULTS = {
   maxPayloadBytes: D.MAX_PAYLOAD_BYTES_DEFAULT,
 } as const
 
-/** `GET /stats` (DESIGN §4). */
+/** `GET /stats` (docs/protocol.md §5). */
 export interface NodeStats {
   name: string
   connections: number
