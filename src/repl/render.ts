@@ -116,7 +116,7 @@ export class TextRenderer implements Renderer {
       case 'cluster_joined':
         return this.line(c.green(`joined cluster ${ev.cluster} on ${ev.url}`))
       case 'cluster_lost':
-        return this.line(c.yellow(`lost cluster ${ev.cluster} on ${ev.url}: ${ev.reason}; serving this node's connections only, reconnecting`))
+        return this.line(c.yellow(`not connected to cluster ${ev.cluster} on ${ev.url}: ${ev.reason}; serving this node's connections only, retrying`))
       case 'cluster_node_up':
         return this.line(c.green(`cluster member ${ev.member} up (${ev.reason})`))
       case 'cluster_node_down':
