@@ -49,6 +49,8 @@ class Member implements Endpoint {
   constructor(
     readonly id: string,
     readonly name: string,
+    /** its subject, built once */
+    readonly subject: string,
     private readonly fabric: ClusterFabric,
   ) {}
 
@@ -81,8 +83,8 @@ class Member implements Endpoint {
  * per cross-node forward, no extra round trip, and nothing in NATS grows with
  * the number of connections. The only inexactness is the age of a remote
  * count (a publish, ~1 ms on one host, plus ≤ 20 ms of coalescing), i.e. only
- * while connections come and go, and a member handed X after its last
- * connection left chooses again.
+ * while connections come and go; a member handed X after its last connection
+ * left hands it back and the hander chooses again, counting it as empty.
  *
  * Rejected alternatives: a NATS queue group over one subscription per member
  * is uniform over *members* (1/3 each for 1, 2 and 7 connections, not 1/10,
@@ -135,8 +137,12 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   readonly choose: Chooser<Endpoint> = (origin, local) => {
     if (this.remoteClients === 0) return local()
     const random = this.opts.random
-    // Handed to us by a member, which already weighed our count against the others: ours to deliver.
-    if (origin instanceof Member) return local() ?? this.pickMember(random() * this.remoteClients)
+    // Handed to us by a member, which already weighed our count against the
+    // others: ours to deliver, or, with no open connection left, to hand back
+    // (stranded) so that the hander chooses again. Never onward to a member:
+    // two members could each end up holding X for the other, and nobody
+    // would deliver it.
+    if (origin instanceof Member) return local()
     const localCount = (this.relay as ClientRelay<Endpoint>).connections
     const r = random() * (localCount + this.remoteClients)
     // local() is undefined only when every local connection is closing: then another member's
@@ -211,7 +217,7 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   /** Sends `m` to member `to` (a lost publish is re-forwarded when `to` goes down, which is how NATS loses it). */
   publishTo(to: Member, m: MemberMessage): void {
     m.from = this.sessionId
-    this.nc?.publish(this.subjects.member(to.id), encodeMember(m))
+    this.nc?.publish(to.subject, encodeMember(m))
   }
 
   private async join(): Promise<void> {
@@ -304,7 +310,7 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
       known.lastSeenMs = Date.now()
       return
     }
-    const m = new Member(h.id, h.name, this)
+    const m = new Member(h.id, h.name, this.subjects.member(h.id), this)
     m.clients = h.clients
     m.pending = h.pending
     this.members.set(m.id, m)
@@ -327,10 +333,8 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     switch (m.kind) {
       case 'message': {
         const to = relay.message(from, m.text, `${from.name}/${m.origin}`)
-        if (to !== undefined) {
-          const receiver = to instanceof Member ? to.name : `${this.opts.nodeName}/${to.name}`
-          this.publishTo(from, {kind: 'took', from: '', origin: m.origin, receiver, text: m.text})
-        }
+        // undefined: nobody here to take it, and `stranded` has handed it back
+        if (to !== undefined) this.publishTo(from, {kind: 'took', from: '', origin: m.origin, receiver: `${this.opts.nodeName}/${to.name}`, text: m.text})
         return
       }
       case 'ok':
