@@ -187,6 +187,7 @@ async function hold(): Promise<Record<string, unknown>> {
 interface LoadReport {
   acked: number
   failed: number
+  retries: number
   latency_ms: {p50: number; p90: number; p99: number; max: number}
   zero_state: boolean
   ok: boolean
@@ -235,8 +236,8 @@ async function load(): Promise<Array<Record<string, unknown>>> {
     rows.push({
       ack_delay: delay,
       clients: Number(CLIENTS),
-      single: {acked: one.acked, failed: one.failed, p50_ms: one.latency_ms.p50, p99_ms: one.latency_ms.p99, max_ms: one.latency_ms.max, ok: one.ok},
-      cluster: {acked: two.acked, failed: two.failed, p50_ms: two.latency_ms.p50, p99_ms: two.latency_ms.p99, max_ms: two.latency_ms.max, ok: two.acked === Number(CLIENTS) && two.failed === 0, problems: two.problems},
+      single: {acked: one.acked, failed: one.failed, retries: one.retries, p50_ms: one.latency_ms.p50, p99_ms: one.latency_ms.p99, max_ms: one.latency_ms.max, ok: one.ok},
+      cluster: {acked: two.acked, failed: two.failed, retries: two.retries, p50_ms: two.latency_ms.p50, p99_ms: two.latency_ms.p99, max_ms: two.latency_ms.max, ok: two.acked === Number(CLIENTS) && two.failed === 0, problems: two.problems},
       cluster_zero_state: zero.reached,
     })
   }
@@ -307,11 +308,11 @@ async function main(): Promise<void> {
     result.load = rows
     console.log(`\nload: ${CLIENTS} clients, ramp ${RAMP}, single process vs a 2-worker cluster\n`)
     printTable(
-      ['ack delay', 'single acked', 'single p99 ms', 'cluster acked', 'cluster failed', 'cluster p99 ms', 'cluster zero state'],
+      ['ack delay', 'single acked', 'single p99 ms', 'cluster acked', 'cluster failed', 'cluster retries', 'cluster p99 ms', 'cluster zero state'],
       rows.map((r) => {
         const s = r.single as {acked: number; p99_ms: number}
-        const c = r.cluster as {acked: number; failed: number; p99_ms: number}
-        return [r.ack_delay as string, s.acked, s.p99_ms, c.acked, c.failed, c.p99_ms, r.cluster_zero_state ? 'yes' : 'NO']
+        const c = r.cluster as {acked: number; failed: number; retries: number; p99_ms: number}
+        return [r.ack_delay as string, s.acked, s.p99_ms, c.acked, c.failed, c.retries, c.p99_ms, r.cluster_zero_state ? 'yes' : 'NO']
       }),
     )
   }

@@ -18,6 +18,8 @@ const CONNECT_TIMEOUT_MS = 2000
 /** NATS's own ping: a server that stops answering (not just closing) is noticed after PING_MS × MAX_PINGS_OUT. */
 const PING_MS = 1000
 const MAX_PINGS_OUT = 3
+/** How long stopping waits for the leave to reach NATS. */
+const STOP_DRAIN_MS = 2000
 
 export interface ClusterOptions {
   /** nats://HOST:PORT */
@@ -195,11 +197,16 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     const nc = this.nc
     this.nc = undefined
     if (nc === undefined) return
+    let timer: NodeJS.Timeout | undefined
     try {
       nc.publish(this.subjects.heartbeat, encodeHeartbeat({...this.heartbeat(), leaving: true}))
-      await nc.drain()
+      // a NATS server that stopped answering must not hold up the node's exit
+      await Promise.race([nc.drain(), new Promise((resolve) => (timer = setTimeout(resolve, STOP_DRAIN_MS)))])
     } catch {
       // the connection is going anyway
+    } finally {
+      clearTimeout(timer)
+      if (!nc.isClosed()) await nc.close().catch(() => {})
     }
   }
 
