@@ -82,10 +82,11 @@ describe('a cluster of nodes on one NATS server (real nats-server, spawned nodes
     const counts = all.map((c) => c.frames.filter((f) => /^message u\d-/.test(f)).length)
     expect(counts.reduce((a, b) => a + b, 0)).toBe(total)
     // Pearson's chi-square over the 10 connections, 9 degrees of freedom,
-    // each expecting 400. A correct relay exceeds 50 with probability 1.1e-7
-    // (P(chi2_9 > 50); with 400 expected per cell the chi-square
-    // approximation holds out to that tail), so this fails by chance far less
-    // than once in a million runs. A relay uniform over *nodes* (a queue
+    // each expecting 400. A correct relay exceeds 50 with probability
+    // P(chi2_9 > 50) = 1.1e-7 (the threshold for 1e-6 would be 44.9); with
+    // 400 expected per cell the multinomial statistic follows chi2_9 closely,
+    // and the ninefold margin covers what it does not: this fails by chance
+    // less than once in a million runs. A relay uniform over *nodes* (a queue
     // group over one subscription per node) gives the lone connection on
     // node a 1/3 of the messages instead of 1/10: chi-square in the thousands.
     const expected = total / all.length
