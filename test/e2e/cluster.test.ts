@@ -240,6 +240,16 @@ describe('a cluster of nodes on one NATS server (real nats-server, spawned nodes
     expect(lines().filter((e) => e.event === 'stopped').map((e) => e.node).sort()).toEqual(['w-1', 'w-2', 'w-3'])
   })
 
+  it('keeps peer links out of the cluster: a clustered node\'s 1 <message> reaches its peer, which is no relay connection', async () => {
+    const b = await clusterNode('b')
+    const out = await runCli(['start', 'a', '--port', '0', '--no-auth', '--grace', '0', '--peer', b.url, '--cluster', nats.url, '--json'], {input: '1 via-peer\n'})
+    expect(out.code).toBe(0)
+    expect(events(out.stdout).some((e) => e.event === 'message_acked' && e.text === 'via-peer')).toBe(true)
+    await b.waitForOutput(/"event":"message_received","from":"a","text":"via-peer"/)
+    expect(b.stdout()).not.toMatch(/"event":"message_relayed"/)
+    await zeroState([b])
+  })
+
   it('refuses --workers without --cluster, and a cluster URL that is not nats://, with one line and exit 2', async () => {
     const noCluster = await runCli(['start', 'x', '--port', '0', '--no-repl', '--workers', '2'])
     expect(noCluster.code).toBe(2)
