@@ -16,6 +16,7 @@ import {reportLinkEvents} from './link-events.js'
 import {Relay} from './relay.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
 import {Conn, NodeServer} from './server.js'
+import {serveConsoleAndMetrics} from './web.js'
 import type {Refusal} from '../http/respond.js'
 
 export interface NodeOptions {
@@ -118,11 +119,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         open: (conn) => this.onOpen(conn),
         hello: (conn, previousRole, previousId) => this.onHello(conn, previousRole, previousId),
         frame: (conn, frame) => this.onFrame(conn, frame),
-        invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`}),
+        invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`, kind: 'bad_frame'}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
-        acceptFailed: (msg) => this.report({event: 'error', msg}),
+        acceptFailed: (msg) => this.report({event: 'error', msg, kind: 'accept'}),
       },
     )
+    serveConsoleAndMetrics(this)
   }
 
   /** The URL peers and clients use to reach this node's WebSocket endpoint. */
@@ -158,7 +160,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
           drop: (link) => this.dropPeer(link, 'peer gone', 'left the registry'),
           fixedUrls: () => fixed,
           info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
-          error: (msg) => this.report({event: 'error', msg}),
+          error: (msg) => this.report({event: 'error', msg, kind: 'registry'}),
         },
       )
       this.discovery.start()
@@ -327,7 +329,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         for (const origin of this.relay.ok(conn, frame.text)) origin.send(`ok ${frame.text}`)
         return
       case 'error':
-        this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`})
+        this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`, kind: 'remote'})
         return
       case 'res':
         // an answer nobody waits for any more (timed out) is dropped quietly
