@@ -28,6 +28,7 @@ const MAX_EVENTS = 500
 const MAX_SENT = 50
 const MAX_CLIENT_ROWS = 200
 const HISTORY_SAMPLES = 600
+const MIN_CHART_SAMPLES = 60
 const RECONNECT_MAX_MS = 5000
 
 const byId = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -45,14 +46,13 @@ let samples: Sample[] = []
 // ---------------------------------------------------------------- text safety
 
 /**
- * Makes invisible and direction-changing characters visible: C0 controls and
- * DEL as their Unicode "control picture" (ESC shows as ␛, so `\x1b[31m` reads
- * `␛[31m`), bidi overrides as `<U+202E>`.
+ * Makes invisible and direction-changing characters visible: C0 controls
+ * (but tab and newline) and DEL as `\xNN` (so `ESC[31m` reads `\x1b[31m`),
+ * bidi overrides as `<U+202E>`.
  */
 function visible(text: string): string {
   return text
-    .replace(/[\u0000-\u0008\u000b-\u001f]/g, (c) => String.fromCharCode(0x2400 + c.charCodeAt(0)))
-    .replace(/\u007f/g, '\u2421')
+    .replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
     .replace(/[\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase()}>`)
 }
 
@@ -279,6 +279,8 @@ function drawChart(): void {
   if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio)
   const ctx = canvas.getContext('2d')
   if (!ctx) return
+  // for tests and curious people: how many samples the chart shows
+  canvas.dataset.samples = String(samples.length)
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0)
   ctx.clearRect(0, 0, width, height)
   const pad = {left: 44, right: 44, top: 10, bottom: 20}
@@ -303,10 +305,13 @@ function drawChart(): void {
   ctx.textAlign = 'left'
   ctx.fillText(String(maxConns), pad.left + w + 6, pad.top + 8)
   ctx.fillText('0', pad.left + w + 6, pad.top + h)
-  ctx.textAlign = 'center'
-  ctx.fillText('-10 min', pad.left, height - 4)
+  // the x axis spans at least a minute, and grows with the history up to ten
+  const span = Math.min(HISTORY_SAMPLES, Math.max(MIN_CHART_SAMPLES, samples.length))
+  ctx.textAlign = 'left'
+  ctx.fillText(span >= 120 ? `-${Math.round(span / 60)} min` : `-${span} s`, pad.left, height - 4)
+  ctx.textAlign = 'right'
   ctx.fillText('now', pad.left + w, height - 4)
-  const x = (i: number) => pad.left + w - ((samples.length - 1 - i) / (HISTORY_SAMPLES - 1)) * w
+  const x = (i: number) => pad.left + w - ((samples.length - 1 - i) / (span - 1)) * w
   const series = (read: (s: Sample) => number, max: number, color: string, fill: boolean) => {
     if (samples.length === 0) return
     ctx.beginPath()
@@ -508,6 +513,9 @@ async function refreshClients(): Promise<void> {
     entries.length === 0 ? 'No clients.' : entries.length > MAX_CLIENT_ROWS ? `Showing ${MAX_CLIENT_ROWS} of ${entries.length}.` : `${entries.length} in the table.`
 }
 
+/** The last answer to "ask time" per client id, kept across refreshes of the table. */
+const timeAnswers = new Map<string, string>()
+
 function clientRow(id: string, entry: Json): HTMLTableRowElement {
   const row = el('tr')
   const time = el('td', 'mono')
@@ -515,6 +523,8 @@ function clientRow(id: string, entry: Json): HTMLTableRowElement {
   ask.type = 'button'
   ask.title = 'ask this client for its clock (system-time)'
   ask.addEventListener('click', () => void askTime(id, time, ask))
+  const answer = timeAnswers.get(id)
+  if (answer !== undefined) time.append(el('span', '', answer), document.createTextNode(' '))
   time.append(ask)
   row.append(
     el('td', '', str(entry.name)),
@@ -537,6 +547,7 @@ async function askTime(id: string, cell: HTMLElement, button: HTMLButtonElement)
     text = 'cannot reach the node'
   }
   button.disabled = false
+  timeAnswers.set(id, text)
   cell.replaceChildren(el('span', '', text), document.createTextNode(' '), button)
 }
 
