@@ -20,6 +20,12 @@ const SCREENSHOT = path.join(ROOT, 'resources', 'console.png')
 
 let browser: TestBrowser
 
+/** What the tests read of a page's globals (test files have no DOM types). */
+interface PageGlobals {
+  document: {querySelector(selector: string): {getAttribute(name: string): string | null} | null}
+  __pwned?: number
+}
+
 beforeAll(async () => {
   browser = await launchBrowser()
 })
@@ -66,7 +72,8 @@ describe('the web console', () => {
     for (let round = 1; round <= 5; round++) {
       const before = Number(await page.locator('#chart').getAttribute('data-samples'))
       await clients[round % 3].sendMany(`load-${round}`, 15 * round)
-      await page.waitForFunction((n) => Number(document.querySelector('#chart')?.getAttribute('data-samples')) > n, before)
+      // runs in the page (whose DOM this file's types do not describe)
+      await page.waitForFunction((n) => Number((globalThis as unknown as PageGlobals).document.querySelector('#chart')?.getAttribute('data-samples')) > n, before)
     }
     await page.locator('#events li', {hasText: /relayed \d+ messages.*folded/}).first().waitFor()
     await page.locator('#clients tr', {hasText: 'client'}).first().waitFor()
@@ -90,7 +97,7 @@ describe('the web console', () => {
     await line.waitFor()
     expect(await line.textContent()).toContain('B: <img src=x onerror="window.__pwned=1"> <script>window.__pwned=2</script> \\x1b[31mred\\x1b[0m')
     expect(await page.locator('main img, main script').count()).toBe(0)
-    expect(await page.evaluate(() => (window as unknown as {__pwned?: number}).__pwned)).toBeUndefined()
+    expect(await page.evaluate(() => typeof (globalThis as unknown as PageGlobals).__pwned)).toBe('undefined')
 
     // the client table lists B's inbound link; its button asks B for its clock
     const row = page.locator('#clients tr').filter({has: page.locator('td:first-child', {hasText: /^B$/})})
