@@ -23,6 +23,8 @@ export default class Start extends BaseCommand {
 
 The node waits --grace before its first dial, retries until the peer is up, and re-dials whenever the link drops. Type "1 <message>" to send to every peer; "help" lists the other commands. Input can come from a terminal or a pipe: at end of input the node waits until its messages are acknowledged (at most --drain-timeout), closes its connections with 1001 and exits 0 if all were acknowledged, 1 otherwise.
 
+Every node serves a web console at http(s)://HOST:PORT/ (it asks for the token once, or takes ?token= and drops it from the address bar) and Prometheus metrics at GET /metrics (token-protected unless --metrics-public).
+
 Without NAME: in a terminal it asks for name, port and peer; from a pipe the node is named after the host.`
 
   static override examples = [
