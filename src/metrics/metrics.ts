@@ -85,8 +85,8 @@ export class NodeMetrics {
     counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
     counter('peerlink_messages_acked_total', "this node's own messages acknowledged by a peer", () => this.acked)
     counter('peerlink_messages_failed_total', "this node's own messages given up unacknowledged", () => this.failed)
-    counter('peerlink_received_bytes_total', "bytes read from the node's sockets (HTTP, WebSocket; TLS included)", () => this.bytes().in)
-    counter('peerlink_sent_bytes_total', "bytes written to the node's sockets (HTTP, WebSocket; TLS included)", () => this.bytes().out)
+    counter('peerlink_received_bytes_total', "bytes read from connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().in)
+    counter('peerlink_sent_bytes_total', "bytes written to connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().out)
 
     this.errors = new Counter({name: 'peerlink_errors_total', help: 'error events by kind', labelNames: ['kind'], registers})
     for (const kind of ERROR_KINDS) this.errors.inc({kind}, 0)

@@ -248,6 +248,15 @@ describe('the /events stream', () => {
     await viewer.close()
   })
 
+  it('is closed with 1001 when the node stops, and the node still exits 0', async () => {
+    const node = track(await startNode(['solo', '--port', '0', '--no-repl'], env))
+    const viewer = await open(node.port, {headers: bearer(token)}).open()
+    await viewer.waitFor((f) => f.includes('"type":"hello"'))
+    node.kill('SIGTERM')
+    expect(await viewer.closed).toEqual({code: 1001, reason: 'going away'})
+    expect(await node.exited).toBe(0)
+  })
+
   it('folds fast relay traffic into one line a second', async () => {
     const node = track(await startNode(['solo', '--port', '0', '--no-repl'], env))
     const viewer = await open(node.port, {headers: bearer(token)}).open()
