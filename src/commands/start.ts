@@ -13,7 +13,7 @@ import {PeerlinkError} from '../protocol/errors.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
-import {nodeTarget} from '../repl/targets.js'
+import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
 
 export default class Start extends BaseCommand {
