@@ -5,6 +5,7 @@ import type {Duplex} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 import {WebSocket, WebSocketServer} from 'ws'
 import {z} from 'zod'
+import {closeGracefully} from '../client/close.js'
 import {checkAlive} from '../client/liveness.js'
 import {PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -192,11 +193,6 @@ export class ConsoleEvents {
     this.sampler.unref()
   }
 
-  /** Pages watching now. */
-  get viewerCount(): number {
-    return this.viewers.size
-  }
-
   /** For NodeServer: the upgrade already passed the token and Origin checks. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws))
@@ -207,20 +203,7 @@ export class ConsoleEvents {
     clearInterval(this.sampler)
     this.unsubscribe?.()
     this.unsubscribe = undefined
-    await Promise.all(
-      [...this.viewers.keys()].map(
-        (ws) =>
-          new Promise<void>((resolve) => {
-            if (ws.readyState === WebSocket.CLOSED) return resolve()
-            const kill = setTimeout(() => ws.terminate(), 2000)
-            ws.once('close', () => {
-              clearTimeout(kill)
-              resolve()
-            })
-            ws.close(code, reason)
-          }),
-      ),
-    )
+    await Promise.all([...this.viewers.keys()].map((ws) => closeGracefully(ws, code, reason)))
   }
 
   private accept(ws: WebSocket): void {
