@@ -18,8 +18,16 @@ export type NodeEvent =
   /** another member of the cluster (`member`: its name; `node` is the writer of every NDJSON line) */
   | {event: 'cluster_node_up'; member: string; reason: string}
   | {event: 'cluster_node_down'; member: string; reason: string}
-  | {event: 'error'; msg: string}
+  | {event: 'error'; msg: string; kind?: ErrorKind}
   | {event: 'info'; topic: string; msg?: string; data?: unknown}
   | {event: 'stopped'; code: number}
 
 export type NodeEventName = NodeEvent['event']
+
+/**
+ * What an `error` event is about, for counting (`peerlink_errors_total{kind}`):
+ * `bad_frame` a frame this node refused, `remote` an `error` frame a client or
+ * peer sent, `accept` connections refused at the open-file limit, `registry`
+ * trouble with the registry.
+ */
+export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry'
