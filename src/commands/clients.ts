@@ -26,6 +26,7 @@ export default class Clients extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Clients)
     const list = await fetchClients(args.url, clientOptions(flags))
-    this.log(flags.json ? JSON.stringify(list) : formatClientTable(list))
+    if (flags.json) this.printJson(list)
+    else this.log(formatClientTable(list))
   }
 }

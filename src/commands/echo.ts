@@ -49,11 +49,12 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
 
     if (flags.count === 1 && !flags.json) {
       await echoOnce({base, body, client})
-      this.log(message)
+      this.printLine(message)
       return
     }
     const summary = await echoMany({base, body, client, count: flags.count, concurrency: flags.concurrency})
-    this.log(flags.json ? JSON.stringify(summary) : formatSummary(summary))
+    if (flags.json) this.printJson(summary)
+    else this.printLine(formatSummary(summary))
     if (summary.failed > 0) {
       throw new PeerlinkError('MISMATCH', `${summary.failed} of ${summary.count} echoes failed; first: ${summary.error}`)
     }

@@ -73,7 +73,8 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
     } finally {
       bar?.stop()
     }
-    this.log(flags.json ? JSON.stringify(report) : formatReport(report))
+    if (flags.json) this.printJson(report)
+    else this.log(formatReport(report))
     if (!report.ok) throw new PeerlinkError('NOT_ACKED', report.problems.join('; '))
   }
 }

@@ -45,9 +45,9 @@ export default class Send extends BaseCommand {
       retries: flags.retries,
     })
     if (flags.json) {
-      this.log(JSON.stringify({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts}))
+      this.printJson({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts})
     } else {
-      this.log(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
+      this.printLine(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
     }
   }
 }

@@ -24,6 +24,7 @@ export default class Time extends BaseCommand {
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Time)
     const ts = await fetchClientTime(args.url, args.id, clientOptions(flags))
-    this.log(flags.json ? JSON.stringify({id: args.id, ts}) : ts)
+    if (flags.json) this.printJson({id: args.id, ts})
+    else this.printLine(ts)
   }
 }

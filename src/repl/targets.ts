@@ -3,6 +3,7 @@ import type {NodeEvent} from '../node/events.js'
 import type {PeerInfo, PeerNode} from '../node/node.js'
 import {formatClientTable} from '../client/clients.js'
 import {PeerlinkError} from '../protocol/errors.js'
+import {escapeForTerminal} from '../protocol/terminal-text.js'
 import {reportLinkEvents} from '../node/link-events.js'
 import type {ReplTarget} from './repl.js'
 
@@ -45,7 +46,7 @@ export function nodeTarget(node: PeerNode): ReplTarget {
           const {id, name} = found.entry
           const answer = await node.askClient(id, 'system-time')
           const ts = typeof answer.ts === 'string' ? answer.ts : JSON.stringify(answer)
-          return {msg: `${name} (${id}): ${ts}`, data: {id, name, ts}}
+          return {msg: `${escapeForTerminal(name)} (${id}): ${escapeForTerminal(ts)}`, data: {id, name, ts}}
         }
         default:
           throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available in this version`)
@@ -109,5 +110,6 @@ export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => 
 
 /** One line of the `peers` answer: `up   B ws://127.0.0.1:8081/ws unacknowledged=0`. */
 function formatPeer(p: PeerInfo): string {
-  return `${p.up ? 'up  ' : 'down'} ${p.name === p.url ? p.url : `${p.name} ${p.url}`} unacknowledged=${p.pending}`
+  const name = escapeForTerminal(p.name)
+  return `${p.up ? 'up  ' : 'down'} ${p.name === p.url ? p.url : `${name} ${p.url}`} unacknowledged=${p.pending}`
 }

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {startNode} from '../helpers/cli.js'
+import {events, spawnCli, startNode} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 import {AckingClient} from '../helpers/relay.js'
@@ -298,5 +298,60 @@ describe('bad JSON bodies', () => {
     const res = await call(node.port, 'POST', '/echo', {headers: {...bearer(TOKEN), 'content-type': 'application/json'}, body: '{"ip":'})
     expect(res.status).toBe(200)
     expect(res.body.toString()).toBe('{"ip":')
+  })
+})
+
+/** Anything a terminal could act on (see src/protocol/terminal-text.ts); a newline ends each line and is checked apart. */
+const TERMINAL_UNSAFE = /[\p{Cc}\p{Bidi_Control}\p{Zl}\p{Zp}\p{Cs}]/u
+
+describe('text from the network on the operator\'s terminal', () => {
+  it('shows names, messages, frame errors and close reasons from a client escaped, one real line per event', async () => {
+    const texty = spawnCli(['start', 'texty', '--port', '0', '--no-repl', '--token', TOKEN])
+    try {
+      const [, port] = await texty.waitForOutput(/listening on ws:\/\/127\.0\.0\.1:(\d+)\/ws/)
+      const client = await new TestClient(`ws://127.0.0.1:${port}/ws`, auth).open()
+      client.send(`hello ${JSON.stringify({name: 'evil\n00:00:00 texty forged name\u001b[2J\ud800'})}`)
+      await client.waitFor((f) => f.startsWith('welcome '))
+      // (a lone surrogate cannot cross the wire as UTF-8, but JSON in a hello can carry one)
+      // the relay's one connection is the sender itself: it gets its message back and acknowledges it
+      const text = 'hi\u001b]52;c;cm0gLXJmIH4=\u0007\n00:00:00 texty forged message\u009b2J\u202eexe.txt'
+      client.send(`message ${text}`)
+      await client.waitFor((f) => f === `message ${text}`)
+      client.send(`ok ${text}`)
+      await client.waitFor((f) => f === `ok ${text}`)
+      client.send('hello {"name":"evil\u001b[31m')
+      await client.waitFor((f) => f.startsWith('error '))
+      client.ws.close(4001, 'bye\u001b[2J\n00:00:00 texty forged reason')
+      await client.closed
+      await texty.waitForOutput(/disconnected/)
+
+      const out = texty.stdout()
+      const err = texty.stderr()
+      expect(err).toMatch(/error: bad frame from evil\\n/)
+      for (const line of [...out.split('\n'), ...err.split('\n')].filter((l) => l !== '')) {
+        expect(line, JSON.stringify(line)).not.toMatch(TERMINAL_UNSAFE)
+        expect(line, JSON.stringify(line)).toMatch(/^\d\d:\d\d:\d\d texty /)
+      }
+      expect(out).toContain('evil\\n00:00:00 texty forged name\\x1b[2J\\ud800')
+      expect(out).toContain('hi\\x1b]52;c;cm0gLXJmIH4=\\x07\\n00:00:00 texty forged message\\x9b2J\\u202eexe.txt')
+      expect(out).toContain('bye\\x1b[2J\\n00:00:00 texty forged reason')
+    } finally {
+      texty.kill('SIGTERM')
+      await texty.exited
+    }
+  })
+
+  it('keeps --json exact: the same hostile texts parse back to what was sent', async () => {
+    await duringTraffic('json-exact', async () => {
+      const client = await openClient()
+      const text = 'x\u001b[2J\n\u009b\u202e\u2028'
+      client.send(`message ${text}`)
+      await node.waitForOutput(/"event":"message_relayed","from":"[^"]*","text":"x\\u001b\[2J\\n\\u009b\\u202e\\u2028"/)
+      const relayed = events(node.stdout()).filter((e) => e.event === 'message_relayed' && e.text === text)
+      expect(relayed.length).toBeGreaterThan(0)
+      // raw, the NDJSON holds none of them either
+      expect(node.stdout()).not.toMatch(/[\u0080-\u009f\u202e\u2028]/)
+      await client.close()
+    })
   })
 })
