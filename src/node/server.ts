@@ -7,7 +7,7 @@ import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
-import {WS_PATH} from '../protocol/defaults.js'
+import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import type {Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit} from './limits.js'
 
@@ -137,7 +137,14 @@ export class NodeServer {
         socket.destroy()
       }
     })
-    this.wss = new WebSocketServer({noServer: true, maxPayload: opts.maxPayloadBytes, clientTracking: false})
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayloadBytes,
+      clientTracking: false,
+      // ws would answer the first protocol offered, so a client offering "chat"
+      // would believe the node speaks chat: select ours or none.
+      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    })
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
   }
 

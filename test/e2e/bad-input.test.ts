@@ -190,6 +190,28 @@ describe('bad WebSocket frames', () => {
   })
 })
 
+describe('subprotocols', () => {
+  it('selects peerlink.v1 when offered and no subprotocol otherwise, never echoing an unknown one', async () => {
+    await duringTraffic('subprotocol', async () => {
+      const cases: Array<[string, string | undefined]> = [
+        ['chat, superchat', undefined],
+        ['chat', undefined],
+        ['chat, peerlink.v1', 'peerlink.v1'],
+        ['peerlink.v1', 'peerlink.v1'],
+        ['peerlink.v2', undefined],
+      ]
+      for (const [offered, selected] of cases) {
+        const raw = await RawSocket.upgrade(node.port, `/ws?token=${TOKEN}`, {'Sec-WebSocket-Protocol': offered})
+        expect(raw.status, offered).toBe(101)
+        const answered = /^sec-websocket-protocol: *(.*)$/im.exec(raw.response)?.[1]
+        expect(answered, offered).toBe(selected)
+        raw.destroy()
+        await raw.closed
+      }
+    })
+  })
+})
+
 describe('bad HTTP', () => {
   it('answers wrong methods with 405 JSON and an Allow header', async () => {
     await duringTraffic('methods', async () => {
