@@ -10,6 +10,7 @@ import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../proto
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import type {Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit} from './limits.js'
+import {OncePer} from './once-per.js'
 
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
 export const HEADERS_TIMEOUT_MS = 10_000
@@ -85,12 +86,17 @@ export interface ServerHandlers {
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
   close(conn: Conn, code: number, reason: string): void
-  /** accepting a connection failed (EMFILE: out of file descriptors); the open ones keep being served */
+  /**
+   * accepting a connection failed (EMFILE: out of file descriptors; a failed
+   * TLS handshake); the open ones keep being served. Rate-limited by the server.
+   */
   acceptFailed?(msg: string): void
 }
 
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
+/** At most one line per peer address and this interval about failed TLS handshakes. */
+export const TLS_FAILED_LOG_INTERVAL_MS = 60_000
 
 /**
  * HTTP and the WebSocket endpoint `/ws` on one port. Owns the connections:
@@ -201,6 +207,19 @@ export class NodeServer {
       // the node: libuv drops the pending connection and the open ones go on.
       acceptFailed(err.code === 'EMFILE' || err.code === 'ENFILE' ? `too many open files (${err.code})` : `cannot accept a connection (${err.code ?? err.message})`)
     })
+    // A certificate nobody trusts, plain http to the TLS port: each failure is
+    // silent to the operator unless said here, once per address and interval.
+    const tlsFailures = new OncePer(TLS_FAILED_LOG_INTERVAL_MS)
+    // By the time a handshake has failed the socket may be gone, and with it
+    // its address: read it when the TCP connection comes in (Node caches it on
+    // the raw socket, which the TLS socket keeps as its parent).
+    if (this.opts.tls) this.http.on('connection', (raw: Duplex & {remoteAddress?: string}) => void raw.remoteAddress)
+    this.http.on('tlsClientError', (err: NodeJS.ErrnoException & {reason?: string}, socket: Duplex & {remoteAddress?: string; _parent?: {remoteAddress?: string}}) => {
+      const address = socket.remoteAddress ?? socket._parent?.remoteAddress ?? 'unknown'
+      if (!tlsFailures.allow(address)) return
+      const seconds = TLS_FAILED_LOG_INTERVAL_MS / 1000
+      this.handlers.acceptFailed?.(`TLS handshake with ${address} failed: ${describeTlsFailure(err)}; further failures from ${address} are not shown for ${seconds}s`)
+    })
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingIntervalMs)
     this.pingTimer.unref()
     const address = this.http.address()
@@ -290,6 +309,21 @@ export class NodeServer {
     const now = Date.now()
     for (const conn of this.all) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
   }
+}
+
+/** Why a TLS handshake failed, from the server's side, in words an operator can act on. */
+export function describeTlsFailure(err: NodeJS.ErrnoException & {reason?: string}): string {
+  const reason = err.reason ?? err.message.split('\n')[0]
+  switch (err.code) {
+    case 'ERR_SSL_HTTP_REQUEST':
+      return `a plain http request (${err.code}): the client must use https:// or wss://`
+    case 'ERR_TLS_HANDSHAKE_TIMEOUT':
+      return 'no handshake within the timeout'
+    case 'ECONNRESET':
+      return 'the client closed the connection during the handshake (clients that do not trust the certificate do that: do they have the CA, --ca?)'
+  }
+  if (/alert (bad certificate|unknown ca|certificate unknown)/.test(reason)) return `the client refused the certificate (${reason}): does it trust the CA (--ca)?`
+  return err.code ? `${reason} (${err.code})` : reason
 }
 
 function refuse(socket: Duplex, refusal: Refusal): void {

@@ -1,10 +1,12 @@
 import fc from 'fast-check'
+import {readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {events, spawnCli, startNode} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 import {AckingClient} from '../helpers/relay.js'
+import {makeCert} from '../helpers/tls.js'
 import {TestClient} from '../helpers/ws.js'
 
 /**
@@ -209,6 +211,32 @@ describe('subprotocols', () => {
         await raw.closed
       }
     })
+  })
+})
+
+describe('failed TLS handshakes', () => {
+  it('logs a failed handshake once per peer address and interval, naming the address and the reason', async () => {
+    const cert = makeCert()
+    const secure = await startNode(['secure', '--port', '0', '--no-repl', '--token', TOKEN, '--tls-cert', cert.cert, '--tls-key', cert.key])
+    try {
+      // plain HTTP to the TLS port, twice: two failed handshakes from 127.0.0.1
+      for (let i = 0; i < 2; i++) {
+        const raw = await RawSocket.connect(secure.port)
+        raw.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+        await raw.closed
+      }
+      // a marker event: anything reported before it has been written before it
+      const client = await new TestClient(secure.url, {ca: readFileSync(cert.cert), headers: bearer(TOKEN)}).open()
+      await secure.waitForOutput(/"event":"client_connected"/)
+      await client.close()
+      const failures = events(secure.stdout()).filter((e) => e.event === 'error' && /TLS handshake/.test(String(e.msg)))
+      expect(failures).toHaveLength(1)
+      expect(failures[0].msg).toMatch(/^TLS handshake with 127\.0\.0\.1 failed: .*http request.*; further failures from 127\.0\.0\.1 are not shown for \d+s$/)
+    } finally {
+      secure.kill('SIGTERM')
+      await secure.exited
+      rmSync(cert.dir, {recursive: true, force: true})
+    }
   })
 })
 

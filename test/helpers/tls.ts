@@ -25,3 +25,17 @@ export function makeCert(): TestCert {
   )
   return {dir, cert, key}
 }
+
+/** An EC (P-256) private key in `dir`: a key of another type than makeCert's RSA certificate. */
+export function makeEcKey(dir: string): string {
+  const key = path.join(dir, 'ec-key.pem')
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key], {stdio: 'pipe'})
+  return key
+}
+
+/** A second RSA key in `dir` that belongs to no certificate. */
+export function makeRsaKey(dir: string): string {
+  const key = path.join(dir, 'other-key.pem')
+  execFileSync('openssl', ['genpkey', '-algorithm', 'RSA', '-pkeyopt', 'rsa_keygen_bits:2048', '-out', key], {stdio: 'pipe'})
+  return key
+}
