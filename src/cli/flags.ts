@@ -60,8 +60,13 @@ export const originFlag = Flags.custom<string>({
   parse: async (input) => checkOrigin(input),
 })
 
-/** Checks that `input` is an http(s) origin with no path; returns its canonical form. */
+/**
+ * Checks that `input` is an http(s) origin with no path, or `null` (the
+ * origin browsers send from a file:// page or a sandboxed iframe); returns its
+ * canonical form.
+ */
 export function checkOrigin(input: string): string {
+  if (input === 'null') return input
   const url = parseUrlOf(input, 'origin', ['http', 'https'], 'http://localhost:3000')
   if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
     throw new Error(`invalid origin "${input}": an origin is scheme, host and port only, e.g. http://localhost:3000`)

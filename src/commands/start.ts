@@ -57,7 +57,11 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', helpValue: 'FILE'}),
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
-    'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    'allow-origin': originFlag({
+      description:
+        'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000, or null for file:// pages and sandboxed iframes (repeatable). A wss node\'s own origin is https://HOST:PORT; an http:// origin is another one',
+      multiple: true,
+    }),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),

@@ -10,7 +10,7 @@ export interface GuardOptions {
   token: string | undefined
   /** whether the node serves https/wss: the scheme of its own origin */
   tls: boolean
-  /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000` */
+  /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000`, or `null` */
   allowedOrigins: readonly string[]
 }
 
@@ -65,16 +65,21 @@ export function authFailure(req: IncomingMessage, token: string | undefined, all
  * Why an upgrade's Origin is refused, or undefined when it is fine. No Origin
  * (a CLI, a server) is fine; a browser page may open a WebSocket only from the
  * node's own origin (scheme, host and port, taken from the Host it asked for)
- * or one listed in `allowed`. `Origin: null` (a sandboxed page, a file) is
- * another origin like any other.
+ * or one listed in `allowed`. The node's own origin has the scheme of the
+ * page that loaded from it: `https` when the node serves TLS, so an
+ * `http://` origin sent to a wss endpoint is another origin. `Origin: null`
+ * (a file:// page, a sandboxed iframe: any such page, so anyone) passes only
+ * when `allowed` lists `null` itself.
  */
 export function originFailure(req: IncomingMessage, tls: boolean, allowed: readonly string[]): string | undefined {
   const origin = req.headers.origin
   if (origin === undefined) return undefined
+  if (origin === 'null') return allowed.includes('null') ? undefined : 'origin null (a file:// page or a sandboxed iframe) is not allowed (allow it with --allow-origin null)'
   const own = req.headers.host ? normalizeOrigin(`${tls ? 'https' : 'http'}://${req.headers.host}`) : undefined
   const given = normalizeOrigin(origin)
   if (given !== undefined && (given === own || allowed.includes(given))) return undefined
-  return `origin ${origin} is not allowed (allow it with --allow-origin ${given ?? origin})`
+  const ownHint = own !== undefined && given !== undefined && new URL(given).host === new URL(own).host ? `; this node's own origin is ${own}` : ''
+  return `origin ${origin} is not allowed (allow it with --allow-origin ${given ?? origin}${ownHint})`
 }
 
 /**
@@ -94,7 +99,7 @@ export function normalizeOrigin(text: string): string | undefined {
 
 /** The node's checks before a request or upgrade reaches it: token (401) before Origin (403). */
 export function createGuards(opts: GuardOptions): Guards {
-  const allowed = opts.allowedOrigins.map((o) => normalizeOrigin(o) ?? o)
+  const allowed = opts.allowedOrigins.map((o) => (o === 'null' ? o : (normalizeOrigin(o) ?? o)))
   return {
     checkUpgrade(req) {
       const auth = authFailure(req, opts.token, true)

@@ -89,6 +89,22 @@ describe('token auth', () => {
   })
 })
 
+describe('Origin: null', () => {
+  it('is refused 403 unless --allow-origin null asks for it, then let in', async () => {
+    const allowing = await startNode(['nulls', '--port', '0', '--no-repl', '--token', TOKEN, '--allow-origin', 'null'])
+    const refusing = await startNode(['strict', '--port', '0', '--no-repl', '--token', TOKEN])
+    try {
+      const refused = new TestClient(refusing.url, {headers: {...bearer(TOKEN), origin: 'null'}})
+      await expect(refused.open()).rejects.toThrow(/403/)
+      const allowed = await new TestClient(allowing.url, {headers: {...bearer(TOKEN), origin: 'null'}}).open()
+      await allowed.close()
+      await refused.close()
+    } finally {
+      await Promise.all([stop(allowing), stop(refusing)])
+    }
+  })
+})
+
 describe('--no-auth', () => {
   it('serves every route and the upgrade without a token, and warns on stderr', async () => {
     const node = await startNode(['open', '--port', '0', '--no-repl', '--no-auth'])

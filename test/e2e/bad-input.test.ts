@@ -214,6 +214,16 @@ describe('subprotocols', () => {
   })
 })
 
+describe('origins', () => {
+  it('refuses Origin: null with 403 JSON naming --allow-origin null when it is not allowed', async () => {
+    const raw = await RawSocket.upgrade(node.port, `/ws?token=${TOKEN}`, {Origin: 'null'})
+    expect(raw.status).toBe(403)
+    await raw.until(() => raw.body.includes('}'))
+    expect(JSON.parse(raw.body)).toMatchObject({error: true, msg: expect.stringContaining('--allow-origin null')})
+    raw.destroy()
+  })
+})
+
 describe('failed TLS handshakes', () => {
   it('logs a failed handshake once per peer address and interval, naming the address and the reason', async () => {
     const cert = makeCert()
