@@ -1,6 +1,6 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {sendError, type Refusal} from './respond.js'
+import {sendError, WWW_AUTHENTICATE, type Refusal} from './respond.js'
 
 /** Routes anyone may call without the token. */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz'])
@@ -103,7 +103,7 @@ export function createGuards(opts: GuardOptions): Guards {
   return {
     checkUpgrade(req) {
       const auth = authFailure(req, opts.token, true)
-      if (auth) return {status: 401, msg: auth}
+      if (auth) return {status: 401, msg: auth, headers: {'www-authenticate': WWW_AUTHENTICATE}}
       const origin = originFailure(req, opts.tls, allowed)
       if (origin) return {status: 403, msg: origin}
       return undefined
@@ -112,7 +112,7 @@ export function createGuards(opts: GuardOptions): Guards {
       if (PUBLIC_PATHS.has(pathOf(req.url))) return false
       const auth = authFailure(req, opts.token, false)
       if (!auth) return false
-      res.setHeader('www-authenticate', 'Bearer realm="peerlink"')
+      res.setHeader('www-authenticate', WWW_AUTHENTICATE)
       // Whatever body was sent is not read; closing spares us draining it.
       res.setHeader('connection', 'close')
       sendError(res, 401, auth)

@@ -1,10 +1,14 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 
-/** A refusal of an upgrade or request before it reaches a handler: its status and one-line reason. */
+/** A refusal of an upgrade or request before it reaches a handler: its status, one-line reason and any headers the status calls for. */
 export interface Refusal {
   status: number
   msg: string
+  headers?: Record<string, string>
 }
+
+/** The challenge every 401 carries (RFC 9110 §11.6.1): the token goes in `Authorization: Bearer`. */
+export const WWW_AUTHENTICATE = 'Bearer realm="peerlink"'
 
 /** HTTP bodies larger than this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024
@@ -27,6 +31,8 @@ export class HttpError extends Error {
     readonly status: number,
     message: string,
     readonly extra: Record<string, unknown> = {},
+    /** headers of the answer, e.g. `connection: close` */
+    readonly headers: Record<string, string> = {},
   ) {
     super(message)
   }

@@ -8,7 +8,7 @@ import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
-import type {Refusal} from '../http/respond.js'
+import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit} from './limits.js'
 import {OncePer} from './once-per.js'
 
@@ -122,7 +122,11 @@ export class NodeServer {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...opts,
     }
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handlers.request(req, res)
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
+      if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
+      handlers.request(req, res)
+    }
     const limits: http.ServerOptions = {
       headersTimeout: this.opts.headersTimeoutMs,
       requestTimeout: this.opts.requestTimeoutMs,
@@ -151,6 +155,10 @@ export class NodeServer {
       // would believe the node speaks chat: select ours or none.
       handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
     })
+    // What ws still finds wrong after handshakeProblem (a malformed
+    // Sec-WebSocket-Protocol list) is answered as JSON like every other error,
+    // not with ws's text/html page.
+    this.wss.on('wsClientError', (err, socket) => refuse(socket, {status: 400, msg: `bad WebSocket handshake: ${err.message}`}))
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
   }
 
@@ -250,9 +258,10 @@ export class NodeServer {
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    const path = (req.url ?? '/').split('?')[0]
-    if (path !== WS_PATH) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
-    const refusal = this.opts.checkUpgrade?.(req)
+    const path = pathOf(req.url)
+    if (!isWsPath(path)) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
+    // a broken handshake first (it says nothing about the node), then token and origin
+    const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req)
     if (refusal) return refuse(socket, refusal)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
   }
@@ -311,6 +320,53 @@ export class NodeServer {
   }
 }
 
+/** The WebSocket endpoint, with or without a trailing slash (`/ws/` is the same place to anyone typing a URL). */
+function isWsPath(path: string): boolean {
+  return path === WS_PATH || path === `${WS_PATH}/`
+}
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]
+}
+
+const UPGRADE_REQUIRED: Refusal = {
+  status: 426,
+  msg: `${WS_PATH} is the WebSocket endpoint: connect with a WebSocket client (GET with "Upgrade: websocket"), e.g. ws://HOST:PORT${WS_PATH}`,
+  headers: {upgrade: 'websocket', connection: 'Upgrade'},
+}
+
+/** RFC 6455 §4.1: 16 random bytes, base64. */
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/
+
+/**
+ * What is wrong with an upgrade request as a WebSocket opening handshake
+ * (RFC 6455 §4.1/§4.4), checked before ws sees it so that every refusal is
+ * JSON with the status the RFC asks for; undefined when it is a good one.
+ */
+export function handshakeProblem(req: http.IncomingMessage): Refusal | undefined {
+  if (req.method !== 'GET') return {status: 405, msg: `a WebSocket handshake is a GET request, not ${req.method}`, headers: {allow: 'GET'}}
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+    return {...UPGRADE_REQUIRED, msg: `this endpoint upgrades to websocket only, not "${req.headers.upgrade ?? ''}"`}
+  }
+  const version = req.headers['sec-websocket-version']
+  if (version !== '13') {
+    return {
+      status: 426,
+      msg: `${version === undefined ? 'no Sec-WebSocket-Version' : `WebSocket version "${version}" is not supported`}: this node speaks version 13 (RFC 6455)`,
+      headers: {'sec-websocket-version': '13'},
+    }
+  }
+  const key = req.headers['sec-websocket-key']
+  if (key === undefined || !WS_KEY.test(key)) return {status: 400, msg: 'Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455 §4.1)'}
+  return undefined
+}
+
+/** Answers a plain HTTP request with a refusal, JSON like every error. */
+function sendRefusal(res: http.ServerResponse, refusal: Refusal): void {
+  for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value)
+  sendError(res, refusal.status, refusal.msg)
+}
+
 /** Why a TLS handshake failed, from the server's side, in words an operator can act on. */
 export function describeTlsFailure(err: NodeJS.ErrnoException & {reason?: string}): string {
   const reason = err.reason ?? err.message.split('\n')[0]
@@ -326,10 +382,19 @@ export function describeTlsFailure(err: NodeJS.ErrnoException & {reason?: string
   return err.code ? `${reason} (${err.code})` : reason
 }
 
+/** Refuses an upgrade on its raw socket: the status, the refusal's headers, the JSON error body; then closes. */
 function refuse(socket: Duplex, refusal: Refusal): void {
   const body = JSON.stringify({error: true, msg: refusal.msg})
   const reason = http.STATUS_CODES[refusal.status] ?? 'Error'
-  socket.end(
-    `HTTP/1.1 ${refusal.status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
+  const headers: Record<string, string> = {
+    ...refusal.headers,
+    // an Upgrade header goes with the "upgrade" connection option (RFC 9110 §7.8)
+    connection: refusal.headers?.upgrade ? 'Upgrade, close' : 'close',
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+  }
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')
+  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\n${head}\r\n${body}`)
 }

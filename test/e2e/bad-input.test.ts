@@ -250,12 +250,104 @@ describe('failed TLS handshakes', () => {
   })
 })
 
+/** Writes `head` (request line and headers, without the blank line) on a raw socket and waits for the answer's head. */
+async function rawRequest(lines: string[]): Promise<RawSocket> {
+  const raw = await RawSocket.connect(node.port)
+  raw.write(`${lines.join('\r\n')}\r\n\r\n`)
+  await raw.until(() => raw.response !== '' || raw.socket.destroyed)
+  return raw
+}
+
+function header(raw: RawSocket, name: string): string | undefined {
+  return new RegExp(`^${name}: *(.*)$`, 'im').exec(raw.response)?.[1]
+}
+
+/** The headers of a valid upgrade of /ws with the token, minus those named in `without`, plus `extra`. */
+function upgradeHeaders(extra: Record<string, string> = {}, without: string[] = []): string[] {
+  const base: Record<string, string> = {
+    Host: '127.0.0.1',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    Authorization: `Bearer ${TOKEN}`,
+    ...extra,
+  }
+  return Object.entries(base)
+    .filter(([k]) => !without.includes(k))
+    .map(([k, v]) => `${k}: ${v}`)
+}
+
+describe('HTTP conventions on the WebSocket endpoint and the routes', () => {
+  it('answers HEAD on GET routes like GET, without a body', async () => {
+    for (const [route, opts] of [
+      ['/healthz', {}],
+      ['/stats', auth],
+      ['/clients', auth],
+    ] as const) {
+      const get = await call(node.port, 'GET', route, opts)
+      const head = await call(node.port, 'HEAD', route, opts)
+      expect(head.status, route).toBe(200)
+      expect(head.body.length, route).toBe(0)
+      expect(head.headers['content-type'], route).toBe(get.headers['content-type'])
+    }
+    // the guard answers HEAD as it answers GET
+    expect((await call(node.port, 'HEAD', '/stats')).status).toBe(401)
+  })
+
+  it('answers GET /ws without an Upgrade with 426, Upgrade: websocket, as JSON', async () => {
+    for (const path of ['/ws', '/ws/', `/ws?token=${TOKEN}`]) {
+      const res = await call(node.port, 'GET', path, auth)
+      expect(res.status, path).toBe(426)
+      expect(res.headers.upgrade, path).toBe('websocket')
+      expect(res.json, path).toMatchObject({error: true, msg: expect.stringContaining('WebSocket')})
+    }
+  })
+
+  it('sends WWW-Authenticate with the 401 that refuses an upgrade', async () => {
+    const raw = await rawRequest(['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Authorization'])])
+    expect(raw.status).toBe(401)
+    expect(header(raw, 'www-authenticate')).toBe('Bearer realm="peerlink"')
+    raw.destroy()
+  })
+
+  it('answers broken handshakes with JSON like every other error: bad key 400, bad version 426, POST 405', async () => {
+    await duringTraffic('handshakes', async () => {
+      const cases: Array<[string, string[], number, Record<string, string>]> = [
+        ['a short key', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Key': 'c2hvcnQ='})], 400, {}],
+        ['no key', ['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Sec-WebSocket-Key'])], 400, {}],
+        ['version 12', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Version': '12'})], 426, {'sec-websocket-version': '13'}],
+        ['version 8', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Version': '8'})], 426, {'sec-websocket-version': '13'}],
+        ['no version', ['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Sec-WebSocket-Version'])], 426, {'sec-websocket-version': '13'}],
+        ['POST', ['POST /ws HTTP/1.1', ...upgradeHeaders({'Content-Length': '0'})], 405, {allow: 'GET'}],
+        ['another protocol', ['GET /ws HTTP/1.1', ...upgradeHeaders({Upgrade: 'h2c'})], 426, {upgrade: 'websocket'}],
+        ['a malformed subprotocol list', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Protocol': 'chat,,x y'})], 400, {}],
+      ]
+      for (const [what, lines, status, headers] of cases) {
+        const raw = await rawRequest(lines)
+        expect(raw.status, what).toBe(status)
+        expect(header(raw, 'content-type'), what).toMatch(/^application\/json/)
+        for (const [name, value] of Object.entries(headers)) expect(header(raw, name), `${what}: ${name}`).toBe(value)
+        await raw.until(() => raw.body.endsWith('}'))
+        expect(JSON.parse(raw.body), what).toMatchObject({error: true, msg: expect.any(String)})
+        raw.destroy()
+      }
+    })
+  })
+
+  it('answers POST /client, which creates an entry, with 201', async () => {
+    const res = await call(node.port, 'POST', '/client', {headers: {...bearer(TOKEN), 'content-type': 'application/json'}, body: JSON.stringify({ip: '127.0.0.1', port: 1, name: 'created'})})
+    expect(res.status).toBe(201)
+    expect(res.json).toMatchObject({id: expect.any(String)})
+  })
+})
+
 describe('bad HTTP', () => {
   it('answers wrong methods with 405 JSON and an Allow header', async () => {
     await duringTraffic('methods', async () => {
       const cases: Array<[string, string, string]> = [
-        ['DELETE', '/healthz', 'GET'],
-        ['POST', '/stats', 'GET'],
+        ['DELETE', '/healthz', 'GET, HEAD'],
+        ['POST', '/stats', 'GET, HEAD'],
         ['GET', '/echo', 'POST'],
         ['PUT', '/echo', 'POST'],
       ]
