@@ -38,24 +38,35 @@ export class HttpError extends Error {
   }
 }
 
-/** Reads a request body up to {@link MAX_BODY_BYTES}; throws HttpError 413 beyond it. */
-export async function readBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<Buffer> {
+/**
+ * Reads a request body up to {@link MAX_BODY_BYTES}; throws HttpError 413
+ * beyond it (by its Content-Length, or once a streamed body passes the
+ * limit). The 413 says `connection: close`: the rest of the body is never
+ * read into memory, and the server's lingering close drains it so that the
+ * client reads the answer instead of a reset. The request is never destroyed
+ * here: that would reset the connection before the answer is out.
+ */
+export function readBody(req: IncomingMessage, limitBytes = MAX_BODY_BYTES): Promise<Buffer> {
+  const tooLarge = () => new HttpError(413, `body too large: at most ${limitBytes} bytes`, {}, {connection: 'close'})
   const declared = Number(req.headers['content-length'])
-  if (Number.isFinite(declared) && declared > limitBytes) {
-    req.resume()
-    throw new HttpError(413, `body too large: at most ${limitBytes} bytes`)
-  }
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > limitBytes) {
+  if (Number.isFinite(declared) && declared > limitBytes) return Promise.reject(tooLarge())
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size <= limitBytes) return void chunks.push(chunk)
+      req.off('data', onData)
+      req.off('end', onEnd)
+      // keep the bytes flowing (and dropped) until the answer is out and the server closes
       req.resume()
-      throw new HttpError(413, `body too large: at most ${limitBytes} bytes`)
+      reject(tooLarge())
     }
-    chunks.push(chunk as Buffer)
-  }
-  return Buffer.concat(chunks)
+    const onEnd = () => resolve(Buffer.concat(chunks))
+    req.on('data', onData)
+    req.once('end', onEnd)
+    req.once('error', reject)
+  })
 }
 
 /** Reads and parses a JSON body; throws HttpError 400 when it is not JSON. */

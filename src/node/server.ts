@@ -16,6 +16,13 @@ import {OncePer} from './once-per.js'
 export const HEADERS_TIMEOUT_MS = 10_000
 /** The whole request, body included (bodies are at most 1 MiB). */
 export const REQUEST_TIMEOUT_MS = 60_000
+/**
+ * After refusing a request whose body is still coming (413, 401), the node
+ * half-closes and reads on, discarding, for at most this long before it
+ * closes (a lingering close, RFC 9112 §9.6): closing with unread data makes
+ * the kernel reset the connection, and the client may lose the answer.
+ */
+export const LINGER_MS = 5000
 /** How often Node looks for connections past those timeouts. */
 const TIMEOUT_CHECK_MS = 1000
 /**
@@ -125,6 +132,7 @@ export class NodeServer {
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
       if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
+      if (hasBody(req)) res.once('prefinish', () => lingerIfRefused(req, res))
       handlers.request(req, res)
     }
     const limits: http.ServerOptions = {
@@ -133,6 +141,16 @@ export class NodeServer {
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     }
     this.http = opts.tls ? https.createServer({...limits, cert: opts.tls.cert, key: opts.tls.key}, onRequest) : http.createServer(limits, onRequest)
+    // Expect: 100-continue: whatever answers without the body (401, 404, 405,
+    // 413 by Content-Length) has answered once the handler's synchronous part
+    // and its promise callbacks ran; only a handler that waits for the body
+    // makes the client send it.
+    this.http.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      onRequest(req, res)
+      setImmediate(() => {
+        if (!res.headersSent && !res.writableEnded) res.writeContinue()
+      })
+    })
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // malformed HTTP, oversized headers: answer if we still can, never crash
       if (socket.writable) {
@@ -142,7 +160,7 @@ export class NodeServer {
             : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
               ? '408 Request Timeout'
               : '400 Bad Request'
-        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+        endAndLinger(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       } else {
         socket.destroy()
       }
@@ -361,6 +379,33 @@ export function handshakeProblem(req: http.IncomingMessage): Refusal | undefined
   return undefined
 }
 
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * Called as an answer is finished: when it says `connection: close` while
+ * the request's body is still coming, Node would destroy the socket right
+ * after writing it (destroySoon), resetting the connection under a client
+ * still sending. Replace that with a lingering close on this socket: send
+ * the answer and a FIN, keep reading and discarding until the client closes
+ * its side, at most {@link LINGER_MS}.
+ */
+function lingerIfRefused(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.complete || String(res.getHeader('connection')).toLowerCase() !== 'close') return
+  const socket = req.socket
+  socket.destroySoon = () => {
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+    // Node's HTTP parser still reads this socket: the rest of the body is
+    // dropped as the request's, and the client's FIN ends it (clientError)
+    socket.end()
+    socket.resume()
+  }
+}
+
 /** Answers a plain HTTP request with a refusal, JSON like every error. */
 function sendRefusal(res: http.ServerResponse, refusal: Refusal): void {
   for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value)
@@ -396,5 +441,22 @@ function refuse(socket: Duplex, refusal: Refusal): void {
   const head = Object.entries(headers)
     .map(([name, value]) => `${name}: ${value}\r\n`)
     .join('')
-  socket.end(`HTTP/1.1 ${refusal.status} ${reason}\r\n${head}\r\n${body}`)
+  endAndLinger(socket, `HTTP/1.1 ${refusal.status} ${reason}\r\n${head}\r\n${body}`)
+}
+
+/**
+ * Writes a last answer on a socket Node no longer manages (an upgrade, a
+ * request it could not parse) and half-closes it, then reads and discards
+ * until the client closes its side, at most {@link LINGER_MS}. A bare end()
+ * would leave the descriptor open for as long as the client keeps its side
+ * open; a destroy() would reset a client still sending.
+ */
+function endAndLinger(socket: Duplex, answer: string): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  // the client's FIN: both sides are done
+  socket.once('end', () => socket.destroy())
+  socket.end(answer)
+  socket.resume()
 }

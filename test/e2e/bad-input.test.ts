@@ -413,6 +413,118 @@ describe('bad HTTP', () => {
   })
 })
 
+/** What a client that streams a large body saw: the answer's head (empty when none came) and how the connection ended. */
+interface BodyOutcome {
+  response: string
+  status: number
+  /** the node's answer arrived before the client had sent the whole body */
+  answeredEarly: boolean
+  error?: string
+}
+
+/**
+ * Sends `head` and then `bodyBytes` of body (chunked or as declared), reading
+ * all the while, and stops writing once an answer came. With `keepSending` it
+ * ignores the answer and the node's FIN and writes on until the node ends the
+ * connection (what an unbounded lingering close would never do).
+ */
+async function streamBody(lines: string[], bodyBytes: number, opts: {chunked?: boolean; keepSending?: boolean} = {}): Promise<BodyOutcome> {
+  const socket = net.connect({port: node.port, host: '127.0.0.1', allowHalfOpen: Boolean(opts.keepSending)})
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  let received = ''
+  let error: string | undefined
+  let sent = 0
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
+  socket.on('error', (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message))
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+  const head = [...lines, opts.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${bodyBytes}`]
+  socket.write(`${head.join('\r\n')}\r\n\r\n`)
+  const chunk = Buffer.alloc(64 * 1024, 'z')
+  const answered = () => /\r\n\r\n/.test(received) && !/^HTTP\/1\.1 100 /.test(received)
+  let answeredEarly = false
+  while ((sent < bodyBytes || opts.keepSending) && !socket.destroyed && error === undefined) {
+    if (answered() && !opts.keepSending) {
+      answeredEarly = sent < bodyBytes
+      break
+    }
+    const piece = opts.chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
+    sent += chunk.length
+    if (!socket.write(piece)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve))
+  }
+  if (!socket.destroyed && !opts.keepSending) {
+    if (opts.chunked && sent >= bodyBytes) socket.end('0\r\n\r\n')
+    else socket.end()
+  }
+  await closed
+  const response = received.split('\r\n\r\n')[0]
+  return {response, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0), answeredEarly, ...(error === undefined ? {} : {error})}
+}
+
+describe('bodies the node refuses', () => {
+  const BIG = 16 * 1024 * 1024
+  const echo = (token = TOKEN) => ['POST /echo HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: text/plain']
+
+  it('answers a body over the limit with 413 the client reads, with no reset: declared, chunked, and with a wrong token (401)', async () => {
+    await duringTraffic('big-body', async () => {
+      const cases: Array<[string, string[], {chunked?: boolean}, number]> = [
+        ['declared length', echo(), {}, 413],
+        ['chunked', echo(), {chunked: true}, 413],
+        ['wrong token', echo('wrong'), {}, 401],
+        ['wrong token, chunked', echo('wrong'), {chunked: true}, 401],
+      ]
+      for (const [what, lines, opts, status] of cases) {
+        const outcome = await streamBody(lines, BIG, opts)
+        expect(outcome.status, `${what}: ${JSON.stringify(outcome)}`).toBe(status)
+        expect(outcome.error, what).toBeUndefined()
+        expect(outcome.response, what).toMatch(/^connection: close$/im)
+      }
+    })
+  })
+
+  it('ends a refused upload that never stops after a bounded time', async () => {
+    // chunked, so that no length ever ends it: only the node can
+    const outcome = await streamBody(echo(), BIG, {keepSending: true, chunked: true})
+    expect(outcome.status).toBe(413)
+    await expectServing()
+  })
+
+  it('closes refused connections even when the client never closes its side (upgrade 401, garbled request 400)', async () => {
+    for (const bytes of [`GET /ws HTTP/1.1\r\n${upgradeHeaders({}, ['Authorization']).join('\r\n')}\r\n\r\n`, 'THIS IS NOT HTTP\r\n\r\n']) {
+      const socket = net.connect({port: node.port, host: '127.0.0.1', allowHalfOpen: true})
+      socket.on('error', () => {})
+      let received = ''
+      socket.on('data', (d: Buffer) => (received += d.toString()))
+      socket.write(bytes)
+      await new Promise((resolve) => socket.once('end', resolve))
+      expect(received).toMatch(/^HTTP\/1\.1 (401|400) /)
+      // The node half-closed; it must not hold the descriptor for as long as
+      // the client likes. Once it has closed, the next byte we send is reset.
+      const gone = new Promise((resolve) => socket.once('error', resolve))
+      const poke = setInterval(() => socket.write('x'), 200)
+      await gone
+      clearInterval(poke)
+      socket.destroy()
+    }
+  })
+
+  it('honours Expect: 100-continue: refuses before the body is sent (413, 401), continues otherwise', async () => {
+    for (const [lines, status] of [
+      [echo(), 413],
+      [echo('wrong'), 401],
+    ] as const) {
+      const raw = await rawRequest([...lines, 'Expect: 100-continue', `Content-Length: ${BIG}`])
+      // the final answer comes first: no 100 Continue, not one byte of the body sent
+      expect(raw.status).toBe(status)
+      raw.destroy()
+    }
+    const raw = await rawRequest([...echo(), 'Expect: 100-continue', 'Content-Length: 5'])
+    expect(raw.status).toBe(100)
+    raw.write('hello')
+    await raw.until(() => raw.body.includes('HTTP/1.1 200') && raw.body.endsWith('hello'))
+    raw.destroy()
+  })
+})
+
 /** Routes that take a JSON body; those this build lacks answer 404 and are checked for that only. */
 const JSON_ROUTES: Array<[string, string]> = [
   ['POST', '/client'],
