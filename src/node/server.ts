@@ -9,7 +9,7 @@ import {PeerlinkError} from '../protocol/errors.js'
 import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
-import {maxConnectionsFor, openFileLimit} from './limits.js'
+import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
 import {OncePer} from './once-per.js'
 
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
@@ -102,6 +102,8 @@ export interface ServerHandlers {
 
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
+/** What a refused upgrade is told when the node holds all the WebSockets it can (seconds). */
+export const RETRY_AFTER_S = 5
 /** At most one line per peer address and this interval about failed TLS handshakes. */
 export const TLS_FAILED_LOG_INTERVAL_MS = 60_000
 
@@ -116,6 +118,10 @@ export class NodeServer {
   private readonly conns = new Map<string, Conn>()
   private readonly all = new Set<Conn>()
   private pingTimer: NodeJS.Timeout | undefined
+  /** WebSockets this node may hold under its open-file limit (undefined: no limit known); set by listen() */
+  private webSocketCap: number | undefined
+  /** reports "WebSocket connection limit reached" at most once per interval */
+  private readonly capReports = new OncePer(ACCEPT_FAILED_LOG_INTERVAL_MS)
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
 
   constructor(
@@ -216,10 +222,13 @@ export class NodeServer {
     })
     // Near the open-file limit, refuse new connections cleanly (net.Server
     // closes them and emits 'drop') rather than hit EMFILE in the middle of
-    // serving the open ones.
+    // serving the open ones. Below that socket cap, a smaller one for
+    // WebSockets keeps sockets in reserve: upgrades past it get 503 with
+    // Retry-After, and /healthz and /stats still answer.
     const fdLimit = this.opts.openFileLimit ?? openFileLimit()
     const maxConnections = maxConnectionsFor(fdLimit)
     if (maxConnections !== undefined) this.http.maxConnections = maxConnections
+    this.webSocketCap = webSocketCapFor(fdLimit)
     let lastAcceptLogMs = -Infinity
     const acceptFailed = (why: string) => {
       const now = Date.now()
@@ -279,9 +288,24 @@ export class NodeServer {
     const path = pathOf(req.url)
     if (!isWsPath(path)) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
     // a broken handshake first (it says nothing about the node), then token and origin
-    const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req)
+    const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req) ?? this.capacityProblem()
     if (refusal) return refuse(socket, refusal)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+  }
+
+  /** A 503 when the node holds all the WebSockets its open-file limit allows (reported once per interval). */
+  private capacityProblem(): Refusal | undefined {
+    if (this.webSocketCap === undefined || this.connectionCount < this.webSocketCap) return undefined
+    if (this.capReports.allow('cap')) {
+      this.handlers.acceptFailed?.(
+        `WebSocket connection limit reached (${this.webSocketCap} under ulimit -n ${this.opts.openFileLimit ?? openFileLimit()}): new upgrades get 503, the open ones are still served; raise the limit (ulimit -n)`,
+      )
+    }
+    return {
+      status: 503,
+      msg: `this node holds all the WebSocket connections it can (${this.webSocketCap}); try again later`,
+      headers: {'retry-after': String(RETRY_AFTER_S)},
+    }
   }
 
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
