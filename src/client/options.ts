@@ -10,13 +10,19 @@ export interface ClientFlags {
   insecure?: boolean
 }
 
+export interface ClientOptionsContext {
+  /** a node makes the default token file when it is missing; a client only reads it */
+  createToken?: boolean
+  /** the `?token=` of the URL the command was given (client/urls.ts) */
+  urlToken?: string
+}
+
 /**
  * Turns client flags into dial options once, at the edge; a CA file that
  * cannot be read is a one-line error. The token comes from {@link resolveToken}
- * (`--token`, env, token file); `createToken` lets a node make the token file
- * a client would only read.
+ * (the URL's `?token=`, `--token`, env, token file).
  */
-export function clientOptions(flags: ClientFlags, createToken = false): DialOptions {
+export function clientOptions(flags: ClientFlags, context: ClientOptionsContext = {}): DialOptions {
   let ca: Buffer | undefined
   if (flags.ca !== undefined) {
     try {
@@ -25,5 +31,5 @@ export function clientOptions(flags: ClientFlags, createToken = false): DialOpti
       throw new PeerlinkError('BAD_FLAG', `--ca: cannot read ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
   }
-  return {token: resolveToken({flag: flags.token, create: createToken}), ca, insecure: flags.insecure ?? false}
+  return {token: resolveToken({url: context.urlToken, flag: flags.token, create: context.createToken}), ca, insecure: flags.insecure ?? false}
 }

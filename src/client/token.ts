@@ -15,7 +15,9 @@ const EMPTY_FILE_POLL_MS = 20
 const TOKEN_RE = /^[\x21-\x7e]+$/
 
 export interface TokenSources {
-  /** `--token` (oclif already folds env `PEERLINK_TOKEN` into the flag, but a caller may not) */
+  /** the `?token=` of the URL a client command was given */
+  url?: string
+  /** `--token` */
   flag?: string
   env?: NodeJS.ProcessEnv
   /** create the token file when it is missing (a node does; a client only reads it) */
@@ -31,13 +33,19 @@ export function tokenFilePath(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * The shared token, in the order DESIGN §6 gives: `--token`, env
- * `PEERLINK_TOKEN`, then the token file. With `create`, a missing file is made
+ * `PEERLINK_TOKEN`, then the token file; a URL's `?token=` comes first, as
+ * the most specific (and must agree with `--token` when both are given).
+ * With `create`, a missing file is made
  * (mode 0600, 32 random bytes in hex); without it, a missing file means no
  * token. Nodes, their peer links and every client command call this, so they
  * all agree with no flags.
  */
 export function resolveToken(sources: TokenSources = {}): string | undefined {
   const env = sources.env ?? process.env
+  if (sources.url !== undefined && sources.flag !== undefined && sources.url !== sources.flag) {
+    throw new PeerlinkError('BAD_FLAG', 'the URL\'s ?token= and --token differ: give the token once')
+  }
+  if (sources.url !== undefined) return checkToken(sources.url, 'the URL\'s ?token=')
   const given = sources.flag ?? env.PEERLINK_TOKEN
   if (given !== undefined) return checkToken(given, '--token (or PEERLINK_TOKEN)')
   const file = tokenFilePath(env)

@@ -101,3 +101,64 @@ describe('text from the network in client output', () => {
     await liar.close()
   })
 })
+
+describe('one URL rule for every client command', () => {
+  const track = trackProcesses()
+  /** no token anywhere but where the test puts it */
+  const bare = () => cliEnv()
+
+  it('takes ?token= from the URL in every command, HTTP ones included', async () => {
+    const node = track(await startNode(['urls', '--port', '0', '--no-repl', '--token', TOKEN], bare()))
+    const url = `${node.url}?token=${TOKEN}`
+    const echo = await runCli(['echo', url, 'hi'], {env: bare()})
+    expect(echo.stderr).toBe('')
+    expect(echo.stdout).toBe('hi\n')
+    const send = await runCli(['send', url, 'hello', '--retries', '0'], {env: bare()})
+    expect(send.stderr).toBe('')
+    expect(send.code).toBe(0)
+    const clients = await runCli(['clients', url, '--json'], {env: bare()})
+    expect(clients.stderr).toBe('')
+    expect(clients.code).toBe(0)
+    const load = await runCli(['load', url, '--clients', '3', '--ramp', '0', '--json'], {env: bare()})
+    expect(load.stderr).toBe('')
+    expect(JSON.parse(load.stdout)).toMatchObject({acked: 3, ok: true})
+  })
+
+  it('takes http(s):// for the WebSocket commands and ws(s):// for the HTTP ones', async () => {
+    const node = track(await startNode(['schemes', '--port', '0', '--no-repl'], env()))
+    const send = await runCli(['send', `http://127.0.0.1:${node.port}`, 'over http', '--retries', '0'], {env: env()})
+    expect(send.stderr).toBe('')
+    expect(send.stdout).toMatch(/^acknowledged: over http/)
+    const client = track(spawnCli(['connect', `http://127.0.0.1:${node.port}`, '--name', 'schemer'], env()))
+    await client.waitForOutput(/linked to peer schemes/)
+    client.proc.stdin.end()
+    expect(await client.exited).toBe(0)
+    const clients = await runCli(['clients', node.url], {env: env()})
+    expect(clients.code).toBe(0)
+  })
+
+  it('dials /ws only when the URL has no path: an explicit /, /ws/ or other path is kept', async () => {
+    const paths: string[] = []
+    const server = await fakeNode((ws, req) => {
+      paths.push(req.url ?? '')
+      ws.on('message', (data) => {
+        const frame = data.toString()
+        if (frame.startsWith('message ')) ws.send(`ok ${frame.slice(8)}`)
+      })
+    })
+    servers.push(server)
+    for (const url of [`ws://127.0.0.1:${server.port}`, `ws://127.0.0.1:${server.port}/`, `ws://127.0.0.1:${server.port}/ws/`, `http://127.0.0.1:${server.port}/chat?room=1`]) {
+      const res = await runCli(['send', url, 'hi', '--retries', '0'], {env: env()})
+      expect(res.stderr, url).toBe('')
+      expect(res.code, url).toBe(0)
+    }
+    expect(paths).toEqual(['/ws', '/', '/ws/', '/chat?room=1'])
+  })
+
+  it('a node serves /ws/ as /ws', async () => {
+    const node = track(await startNode(['slash', '--port', '0', '--no-repl'], env()))
+    const res = await runCli(['send', `${node.url}/`, 'trailing slash', '--retries', '0'], {env: env()})
+    expect(res.stderr).toBe('')
+    expect(res.code).toBe(0)
+  })
+})
