@@ -1,9 +1,12 @@
+import {readFileSync, rmSync} from 'node:fs'
 import http from 'node:http'
-import type {AddressInfo} from 'node:net'
+import https from 'node:https'
+import net, {type AddressInfo} from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {WebSocketServer, type WebSocket} from 'ws'
 import {cliEnv, runCli, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
+import {makeCert, type TestCert} from '../helpers/tls.js'
 import {TestClient} from '../helpers/ws.js'
 
 /**
@@ -160,5 +163,100 @@ describe('one URL rule for every client command', () => {
     const res = await runCli(['send', `${node.url}/`, 'trailing slash', '--retries', '0'], {env: env()})
     expect(res.stderr).toBe('')
     expect(res.code).toBe(0)
+  })
+})
+
+/** A server on port 0 that counts TCP connections: TLS (serving WebSockets) with `cert`, or one that accepts and never answers. */
+async function countingServer(kind: {tls: TestCert} | 'silent'): Promise<{port: number; connections: () => number; close: () => Promise<void>}> {
+  let connections = 0
+  const sockets = new Set<net.Socket>()
+  const server =
+    kind === 'silent'
+      ? net.createServer()
+      : https.createServer({cert: readFileSync(kind.tls.cert), key: readFileSync(kind.tls.key)}, (_req, res) => res.writeHead(404).end())
+  server.on('connection', (socket: net.Socket) => {
+    connections++
+    sockets.add(socket)
+    socket.on('close', () => sockets.delete(socket))
+  })
+  server.on('tlsClientError', () => {})
+  if (kind !== 'silent') new WebSocketServer({server: server as https.Server}).on('connection', (ws) => ws.on('message', (d) => ws.send(`ok ${d.toString().slice(8)}`)))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    connections: () => connections,
+    close: async () => {
+      for (const s of sockets) s.destroy()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+describe('errors that say what happened on the wire', () => {
+  const certs: TestCert[] = []
+  afterEach(() => {
+    for (const c of certs.splice(0)) rmSync(c.dir, {recursive: true, force: true})
+  })
+  const cert = (opts?: {cn?: string; altNames?: string}) => {
+    const c = makeCert(opts)
+    certs.push(c)
+    return c
+  }
+
+  it('a certificate for another host, with --ca: says the names do not match, at once, without retrying', async () => {
+    const other = cert({cn: 'other.test', altNames: 'DNS:other.test'})
+    const server = await countingServer({tls: other})
+    servers.push(server)
+    for (const args of [
+      ['send', `wss://127.0.0.1:${server.port}/ws`, 'hi', '--retries', '5'],
+      ['echo', `https://127.0.0.1:${server.port}`, 'hi'],
+    ]) {
+      const before = server.connections()
+      const res = await runCli([...args, '--ca', other.cert], {env: env()})
+      expect(res.code, args[0]).toBe(1)
+      expect(res.stderr, args[0]).toMatch(/^error: .*certificate is for other\.test, not 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID\)[^\n]*\n$/)
+      expect(res.stderr, args[0]).not.toMatch(/--insecure|untrusted/)
+      expect(server.connections() - before, args[0]).toBe(1)
+    }
+  })
+
+  it('an untrusted certificate fails at once: without --ca it says pass --ca, with another CA it says so', async () => {
+    const served = cert()
+    const server = await countingServer({tls: served})
+    servers.push(server)
+    const url = `wss://127.0.0.1:${server.port}/ws`
+    const none = await runCli(['send', url, 'hi', '--retries', '5'], {env: env()})
+    expect(none.code).toBe(1)
+    expect(none.stderr).toMatch(/^error: .*untrusted certificate \(DEPTH_ZERO_SELF_SIGNED_CERT\): pass --ca FILE or --insecure\n$/)
+    expect(server.connections()).toBe(1)
+    const wrongCa = cert()
+    const other = await runCli(['send', url, 'hi', '--retries', '5', '--ca', wrongCa.cert], {env: env()})
+    expect(other.code).toBe(1)
+    expect(other.stderr).toMatch(/^error: .*untrusted certificate \(\w+\): not signed by the CA in --ca\n$/)
+    expect(server.connections()).toBe(2)
+  })
+
+  it('a server that accepts TCP and never answers: one line about the handshake timeout, no retries', async () => {
+    const server = await countingServer('silent')
+    servers.push(server)
+    const send = await runCli(['send', `ws://127.0.0.1:${server.port}/ws`, 'hi', '--retries', '5'], {env: env()})
+    expect(send.code).toBe(1)
+    expect(send.stderr).toMatch(/^error: .*no answer to the WebSocket handshake within 10s \(is something other than a WebSocket server listening there, or is it overloaded\?\)\n$/)
+    expect(send.stderr).not.toMatch(/Opening handshake has timed out/)
+    expect(server.connections()).toBe(1)
+    const echo = await runCli(['echo', `http://127.0.0.1:${server.port}`, 'hi'], {env: env()})
+    expect(echo.code).toBe(1)
+    expect(echo.stderr).toMatch(/^error: .*no answer within 10s: the server accepted the connection but said nothing[^\n]*\n$/)
+  })
+
+  it('plain ws:// or http:// to a TLS port hints at wss:// or https://', async () => {
+    const server = await countingServer({tls: cert()})
+    servers.push(server)
+    const send = await runCli(['send', `ws://127.0.0.1:${server.port}/ws`, 'hi', '--retries', '0'], {env: env()})
+    expect(send.code).toBe(1)
+    expect(send.stderr).toMatch(/^error: .*connection reset before any answer: if 127\.0\.0\.1:\d+ serves TLS, use wss:\/\/\n$/)
+    const echo = await runCli(['echo', `http://127.0.0.1:${server.port}`, 'hi'], {env: env()})
+    expect(echo.code).toBe(1)
+    expect(echo.stderr).toMatch(/^error: .*connection reset before any answer: if 127\.0\.0\.1:\d+ serves TLS, use https:\/\/\n$/)
   })
 })
