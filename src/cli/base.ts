@@ -27,6 +27,11 @@ export abstract class BaseCommand extends Command {
     throw new Errors.ExitError(code)
   }
 
+  /** A `warning: ...` line on stderr (stdout stays clean for --json). */
+  protected warnLine(msg: string): void {
+    process.stderr.write(`warning: ${escapeForTerminal(msg)}\n`)
+  }
+
   /** Prints one line of text that may hold text from the network, control characters escaped. */
   protected printLine(text: string): void {
     this.log(escapeForTerminal(text))

@@ -106,8 +106,12 @@ export const outputFlags = {
 
 /** Flags of every client command (connect, send, load, echo, clients, time). */
 export const clientFlags = {
-  // no oclif `env`: resolveToken reads PEERLINK_TOKEN itself, after the flag and the URL's ?token=
-  token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/)'}),
+  // no oclif `env`: resolveToken reads PEERLINK_TOKEN itself, after the flags and the URL's ?token=
+  token: Flags.string({
+    description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/). Every local user can read it in the process list: prefer PEERLINK_TOKEN or --token-file',
+    exclusive: ['token-file'],
+  }),
+  'token-file': Flags.string({description: 'read the shared token from FILE (keep it mode 600); instead of --token, which shows in the process list', helpValue: 'FILE', exclusive: ['token']}),
   ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
   insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
 }

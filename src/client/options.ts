@@ -3,9 +3,10 @@ import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
 import {resolveToken} from './token.js'
 
-/** What every client command accepts about reaching a node (`--token`, `--ca`, `--insecure`). */
+/** What every client command accepts about reaching a node (`--token`, `--token-file`, `--ca`, `--insecure`). */
 export interface ClientFlags {
   token?: string
+  'token-file'?: string
   ca?: string
   insecure?: boolean
 }
@@ -15,12 +16,14 @@ export interface ClientOptionsContext {
   createToken?: boolean
   /** the `?token=` of the URL the command was given (client/urls.ts) */
   urlToken?: string
+  /** told about a token file other users can read */
+  warn?: (msg: string) => void
 }
 
 /**
  * Turns client flags into dial options once, at the edge; a CA file that
  * cannot be read is a one-line error. The token comes from {@link resolveToken}
- * (the URL's `?token=`, `--token`, env, token file).
+ * (the URL's `?token=`, `--token`, `--token-file`, env, the default token file).
  */
 export function clientOptions(flags: ClientFlags, context: ClientOptionsContext = {}): DialOptions {
   let ca: Buffer | undefined
@@ -31,5 +34,6 @@ export function clientOptions(flags: ClientFlags, context: ClientOptionsContext 
       throw new PeerlinkError('BAD_FLAG', `--ca: cannot read ${flags.ca}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
     }
   }
-  return {token: resolveToken({url: context.urlToken, flag: flags.token, create: context.createToken}), ca, insecure: flags.insecure ?? false}
+  const token = resolveToken({url: context.urlToken, flag: flags.token, file: flags['token-file'], create: context.createToken, warn: context.warn})
+  return {token, ca, insecure: flags.insecure ?? false}
 }

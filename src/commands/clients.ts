@@ -26,7 +26,7 @@ export default class Clients extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Clients)
-    const list = await fetchClients(args.url, clientOptions(flags, {urlToken: nodeAddress(args.url).token}))
+    const list = await fetchClients(args.url, clientOptions(flags, {urlToken: nodeAddress(args.url).token, warn: (msg) => this.warnLine(msg)}))
     if (flags.json) this.printJson(list)
     else this.log(formatClientTable(list))
   }

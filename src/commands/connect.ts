@@ -41,7 +41,7 @@ Input can come from a terminal or a pipe: at end of input it waits until its mes
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     const address = nodeAddress(args.url)
     const link = new Link({
-      ...clientOptions(flags, {urlToken: address.token}),
+      ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
       url: address.ws,
       hello: {name, role: 'client'},
       ackTimeoutMs: flags['ack-timeout'],

@@ -46,7 +46,7 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
     if (words.length === 0) throw new PeerlinkError('BAD_FLAG', 'missing MESSAGE: peerlink echo URL MESSAGE...')
     const message = words.join(' ')
     const body = Buffer.from(message, 'utf8')
-    const client = clientOptions(flags, {urlToken: address.token})
+    const client = clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)})
 
     if (flags.count === 1 && !flags.json) {
       await echoOnce({base, body, client})

@@ -62,7 +62,7 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
     try {
       report = await runLoad({
         url: address.ws,
-        dial: clientOptions(flags, {urlToken: address.token}),
+        dial: clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
         clients: flags.clients,
         rampMs: flags.ramp,
         ackDelay: flags['ack-delay'],

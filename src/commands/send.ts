@@ -38,7 +38,7 @@ export default class Send extends BaseCommand {
     const text = (argv as string[]).slice(1).join(' ')
     const address = nodeAddress(args.url)
     const result = await sendOnce({
-      ...clientOptions(flags, {urlToken: address.token}),
+      ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
       url: address.ws,
       text,
       ackTimeoutMs: flags['ack-timeout'],

@@ -24,7 +24,7 @@ export default class Time extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Time)
-    const ts = await fetchClientTime(args.url, args.id, clientOptions(flags, {urlToken: nodeAddress(args.url).token}))
+    const ts = await fetchClientTime(args.url, args.id, clientOptions(flags, {urlToken: nodeAddress(args.url).token, warn: (msg) => this.warnLine(msg)}))
     if (flags.json) this.printJson({id: args.id, ts})
     else this.printLine(ts)
   }
