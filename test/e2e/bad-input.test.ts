@@ -14,6 +14,14 @@ import {TestClient} from '../helpers/ws.js'
  * clear error, the node keeps serving (/healthz), and two well-behaved relay
  * clients exchanging `message X`/`ok X` while the abuse happens get every one
  * of their messages acknowledged.
+ *
+ * What issue 13 (third-party clients, a hostile tester) found on the node's
+ * side is here too: hostile text for the operator's terminal (item 1),
+ * subprotocols (2), failed TLS handshakes (3), Origin: null (4), HTTP
+ * conventions on /ws and the routes (5), refused bodies and half-open
+ * refused connections (6). The open-file limit (7) needs its own node under
+ * a low ulimit: open-file-limit.test.ts. The client side (items 1, 8, 9) is
+ * in client-hardening.test.ts, --token-file (13) in auth.test.ts.
  */
 
 const TOKEN = 'bad-input-token'
