@@ -36,9 +36,9 @@ export function tokenFilePath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The shared token, in the order DESIGN §6 gives (flags before the
- * environment before files): `--token`, `--token-file`, env
- * `PEERLINK_TOKEN`, then the default token file; a URL's `?token=` comes
+ * The shared token, in the order docs/protocol.md §6 and the README give
+ * (flags before the environment before files): `--token`, `--token-file`,
+ * env `PEERLINK_TOKEN`, then the default token file; a URL's `?token=` comes
  * first, as the most specific (and must agree with `--token` when both are
  * given). With `create`, a missing default file is made
  * (mode 0600, 32 random bytes in hex); without it, a missing file means no

@@ -35,12 +35,12 @@ export function escapeForTerminal(text: string): string {
 }
 
 /**
- * What JSON.stringify leaves raw though a terminal acts on it: C1 controls,
+ * What JSON.stringify leaves raw though a terminal acts on it: DEL, C1 controls,
  * bidi controls and U+2028/U+2029 (C0, quotes and lone surrogates it
  * escapes itself).
  */
-const JSON_RAW_ALL = /[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
-const JSON_RAW = /[\u0080-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/
+const JSON_RAW_ALL = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g
+const JSON_RAW = /[\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/
 
 /**
  * JSON text (from JSON.stringify) with the characters it leaves raw written

@@ -106,7 +106,7 @@ export class TextRenderer implements Renderer {
         if (ev.role === 'node') return this.line(`peer ${v(ev.name)} hung up (${ev.code}${ev.reason ? ` ${v(ev.reason)}` : ''})`)
         return this.fold('disconnected', () => `client ${v(ev.name)} disconnected (${ev.code}${ev.reason ? ` ${v(ev.reason)}` : ''})`)
       case 'message_received':
-        // a resend was acknowledged again at once; it was shown the first time (DESIGN §2: shown once)
+        // a resend was acknowledged again at once; it was shown the first time (docs/protocol.md §4: shown once)
         if (ev.repeat) return
         return this.line(`${c.cyan(v(ev.from))}: ${v(ev.text)}`)
       case 'message_relayed':

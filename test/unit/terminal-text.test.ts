@@ -5,8 +5,17 @@ import {escapeForTerminal, jsonForTerminal} from '../../src/protocol/terminal-te
 /** Anything a terminal could act on: C0, DEL, C1, bidi controls, line/paragraph separators, lone surrogates. */
 const UNSAFE = /[\p{Cc}\p{Bidi_Control}\p{Zl}\p{Zp}\p{Cs}]/u
 
-/** Any UTF-16 string, lone surrogates included (what a JS string from a socket can hold). */
-const anyString = fc.string({unit: fc.integer({min: 0, max: 0xffff}).map((n) => String.fromCharCode(n)), maxLength: 60})
+/**
+ * Any UTF-16 string, lone surrogates included (what a JS string from a socket
+ * can hold), drawn often from Latin-1 and the special code points so that
+ * every one of them is met in a run.
+ */
+const codeUnit = fc.oneof(
+  fc.integer({min: 0, max: 0xffff}),
+  fc.integer({min: 0, max: 0xff}),
+  fc.constantFrom(0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202e, 0x2066, 0x2069, 0xd800, 0xdbff, 0xdc00, 0xdfff),
+)
+const anyString = fc.string({unit: codeUnit.map((n) => String.fromCharCode(n)), maxLength: 60})
 /** Full Unicode text (surrogates only in pairs) with the unsafe characters taken out. */
 const printable = fc.string({unit: 'grapheme', maxLength: 60}).map((s) => [...s].filter((ch) => !UNSAFE.test(ch)).join(''))
 
@@ -79,6 +88,10 @@ describe('jsonForTerminal', () => {
       }),
       {numRuns: 2000},
     )
+  })
+
+  it('escapes DEL and C1, which JSON.stringify leaves raw', () => {
+    expect(jsonForTerminal(JSON.stringify('\u007f\u009b'))).toBe('"\\u007f\\u009b"')
   })
 
   it('returns JSON without such characters as it is', () => {
