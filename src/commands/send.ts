@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, outputFlags, wsUrlArg} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, nodeUrlArg, outputFlags} from '../cli/flags.js'
 import {clientOptions} from '../client/options.js'
-import {wsUrl} from '../client/urls.js'
+import {nodeAddress} from '../client/urls.js'
 import {sendOnce} from '../client/send.js'
 
 export default class Send extends BaseCommand {
@@ -21,7 +21,7 @@ export default class Send extends BaseCommand {
   static override usage = '<%= command.id %> URL MESSAGE... [FLAGS]'
 
   static override args = {
-    url: wsUrlArg(),
+    url: nodeUrlArg(),
     message: Args.string({description: 'the message (all remaining words, joined by spaces)', required: true}),
   }
 
@@ -36,18 +36,19 @@ export default class Send extends BaseCommand {
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Send)
     const text = (argv as string[]).slice(1).join(' ')
+    const address = nodeAddress(args.url)
     const result = await sendOnce({
-      ...clientOptions(flags),
-      url: wsUrl(args.url),
+      ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
+      url: address.ws,
       text,
       ackTimeoutMs: flags['ack-timeout'],
       ackDelayMs: flags['ack-delay'],
       retries: flags.retries,
     })
     if (flags.json) {
-      this.log(JSON.stringify({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts}))
+      this.printJson({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts})
     } else {
-      this.log(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
+      this.printLine(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
     }
   }
 }

@@ -65,15 +65,21 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     }),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({
-      description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
-      env: 'PEERLINK_TOKEN',
+      description:
+        'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing). Every local user can read it in the process list: prefer PEERLINK_TOKEN or --token-file',
+      exclusive: ['token-file'],
     }),
+    'token-file': Flags.string({description: 'read the shared token from FILE (keep it mode 600) instead of --token; the default token file is then neither read nor created', helpValue: 'FILE', exclusive: ['token']}),
     auth: Flags.boolean({description: 'require the token (--no-auth turns auth off, with a warning)', allowNo: true, default: true}),
     'tls-cert': Flags.string({description: 'PEM certificate: serve https:// and wss:// (needs --tls-key)', helpValue: 'FILE'}),
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', helpValue: 'FILE'}),
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
-    'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    'allow-origin': originFlag({
+      description:
+        'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000, or null for file:// pages and sandboxed iframes (repeatable). A wss node\'s own origin is https://HOST:PORT; an http:// origin is another one',
+      multiple: true,
+    }),
     'metrics-public': Flags.boolean({description: 'serve GET /metrics (Prometheus) without the token; every other route but /healthz and the console page still needs it', default: false}),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
@@ -95,7 +101,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     // Flags first, questions after: a bad --tls-key should not wait for answers.
     const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
     // The node makes the token file when missing; its peer links send the same token.
-    const dialOptions = clientOptions({token: flags.token, ca: flags.ca, insecure: flags.insecure}, true)
+    const dialOptions = clientOptions({token: flags.token, 'token-file': flags['token-file'], ca: flags.ca, insecure: flags.insecure}, {createToken: true, warn: (msg) => this.warnLine(msg)})
     const guards = createGuards({
       token: flags.auth ? dialOptions.token : undefined,
       tls: tls !== undefined,

@@ -57,7 +57,8 @@ export function addClientRoutes(router: Router, dir: ClientDirectory): void {
 
   router.add('POST', '/client', async (req, res) => {
     const body = await parseBody(req, RegisterBody, EXAMPLE)
-    sendJson(res, 200, {id: dir.table.register(body)})
+    // it creates an entry: 201 Created (RFC 9110 §15.3.2)
+    sendJson(res, 201, {id: dir.table.register(body)})
   })
 
   router.add('PATCH', '/client', async (req, res) => {
