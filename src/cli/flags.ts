@@ -55,6 +55,16 @@ export function checkWsUrl(input: string): string {
   return input
 }
 
+/** The NATS server of a cluster, `nats://HOST:PORT`. */
+export const natsUrlFlag = Flags.custom<string>({
+  helpValue: 'URL',
+  parse: async (input) => {
+    const url = parseUrlOf(input, 'cluster URL', ['nats'], 'nats://127.0.0.1:4222')
+    if (url.pathname.replace(/^\/$/, '') !== '' || url.search || url.hash) throw new Error(`invalid cluster URL "${input}": use nats://HOST:PORT, e.g. nats://127.0.0.1:4222`)
+    return input
+  },
+})
+
 /** A browser origin (`http(s)://host[:port]`), kept in its canonical form. */
 export const originFlag = Flags.custom<string>({
   helpValue: 'ORIGIN',

@@ -12,7 +12,7 @@ import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
 import {Peers, type PeerInfo} from './peers.js'
-import {ClientRelay, type Endpoint, type RelayFabric} from './relaying.js'
+import {ClientRelay, type Endpoint, type FabricStats, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
 import {Conn, NodeServer, type Role} from './server.js'
 import {serveConsoleAndMetrics} from './web.js'
@@ -70,6 +70,8 @@ export interface NodeStats {
   pending: number
   outbox: number
   clients: number
+  /** with --cluster: the members and their summed counts */
+  cluster?: FabricStats
 }
 
 /**
@@ -157,6 +159,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   async start(): Promise<void> {
     this.boundPort = await this.server.listen()
     this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
+    await this.opts.fabric?.start?.()
     for (const url of this.opts.peers) this.peers.add(url)
     this.table.startPruning()
     if (this.opts.registry !== undefined) this.startDiscovery(this.opts.registry)
@@ -209,6 +212,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       pending: this.relay.pending,
       outbox: this.peers.outbox,
       clients: this.table.size,
+      ...(this.opts.fabric?.stats && {cluster: this.opts.fabric.stats()}),
     }
   }
 
@@ -247,6 +251,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.asks.close()
     this.delivery.clear()
     await Promise.all([this.peers.close(reason), this.server.close(1001, 'going away')])
+    // after the connections: what they held is re-forwarded through the cluster while it is still joined
+    await this.opts.fabric?.stop?.()
     this.report({event: 'stopped', code})
   }
 

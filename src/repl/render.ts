@@ -118,6 +118,15 @@ export class TextRenderer implements Renderer {
         return this.line(c.green(`✓ ${v(ev.to)} acknowledged: ${v(ev.text)} (${ev.rtt_ms} ms)`))
       case 'message_failed':
         return this.line(c.red(`✗ not acknowledged by ${v(ev.to)}: ${v(ev.text)} (${v(ev.reason)})`))
+      case 'cluster_joined':
+        return this.line(c.green(`joined cluster ${v(ev.cluster)} on ${v(ev.url)}`))
+      case 'cluster_lost':
+        return this.line(c.yellow(`not connected to cluster ${v(ev.cluster)} on ${v(ev.url)}: ${v(ev.reason)}; serving this node's connections only, retrying`))
+      case 'cluster_node_up':
+        // a member's name comes from the network: escaped like every text from it
+        return this.line(c.green(`cluster member ${v(ev.member)} up (${v(ev.reason)})`))
+      case 'cluster_node_down':
+        return this.line(c.yellow(`cluster member ${v(ev.member)} down (${v(ev.reason)}); what it held is re-forwarded`))
       case 'error':
         return this.console.errorLine(`${this.stamp()}${c.red(`error: ${v(ev.msg)}`)}`)
       case 'info':
