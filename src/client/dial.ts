@@ -21,20 +21,32 @@ export function authHeaders(token: string | undefined): Record<string, string> {
   return token ? {authorization: `Bearer ${token}`} : {}
 }
 
+/** Opening handshakes not done within this time fail (ws's `handshakeTimeout`). */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000
+
+/**
+ * The ws client options every peerlink client dials with (token header, CA,
+ * certificate check, payload limit, handshake timeout, no compression).
+ * Shared by {@link dial} and the load tester, which builds them once and
+ * adds a `localAddress` per client.
+ */
+export function wsClientOptions(opts: DialOptions = {}): WebSocket.ClientOptions {
+  return {
+    headers: {...authHeaders(opts.token), ...opts.headers},
+    ca: opts.ca,
+    rejectUnauthorized: !opts.insecure,
+    maxPayload: opts.maxPayloadBytes,
+    localAddress: opts.localAddress,
+    handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT,
+    perMessageDeflate: false,
+  }
+}
+
 /**
  * Opens a WebSocket to `url` with the shared client options. A refused upgrade
  * surfaces as ws's own `error` event ("Unexpected server response: 401"),
  * which {@link describeError} turns into a readable line.
  */
 export function dial(url: string, opts: DialOptions = {}): WebSocket {
-  const ws = new WebSocket(url, {
-    headers: {...authHeaders(opts.token), ...opts.headers},
-    ca: opts.ca,
-    rejectUnauthorized: !opts.insecure,
-    maxPayload: opts.maxPayloadBytes,
-    localAddress: opts.localAddress,
-    handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
-    perMessageDeflate: false,
-  })
-  return ws
+  return new WebSocket(url, wsClientOptions(opts))
 }
