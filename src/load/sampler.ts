@@ -67,6 +67,13 @@ export class GeneratorSampler {
     return this.stats
   }
 
+  /** Starts a fresh interval without judging the one before (preparation before the ramp is not load). */
+  restart(): void {
+    this.eld.reset()
+    this.lastCpu = process.cpuUsage()
+    this.lastMs = performance.now()
+  }
+
   stop(): void {
     this.eld.disable()
   }

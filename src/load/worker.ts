@@ -74,7 +74,10 @@ function run(job: WorkerJob, t0Ms: number): {stop: () => void} {
     }
     if (next < order.length) tickTimer = setTimeout(tick, Math.max(1, t0Ms + starts[order[next]] - Date.now()))
   }
-  tickTimer = setTimeout(tick, Math.max(0, t0Ms - Date.now()))
+  tickTimer = setTimeout(() => {
+    sampler.restart()
+    tick()
+  }, Math.max(0, t0Ms - Date.now()))
   timers.push(tickTimer)
   return {
     stop: () => {
