@@ -1,17 +1,23 @@
 import {EventEmitter} from 'node:events'
 import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
-import {decodeFrame, encodeFrame, type Hello} from '../protocol/frame.js'
-import {SeenCache} from '../protocol/seen.js'
 import {backoffMs, LINK_BACKOFF} from '../protocol/backoff.js'
-import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, CLOSE_WAIT_MS, PING_INTERVAL_MS, SEEN_TTL_MS} from '../protocol/defaults.js'
-import {OwedAcks} from './acks.js'
-import {runClientCommand} from './reverse-answers.js'
+import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
+import {decodeFrame, encodeFrame, PEERLINK_HEADER, type Hello} from '../protocol/frame.js'
+import {closeGracefully} from './close.js'
+import {Delivery} from './delivery.js'
 import {dial, type DialOptions} from './dial.js'
 import {checkAlive} from './liveness.js'
+import {runClientCommand} from './reverse-answers.js'
+import {settle} from './settle.js'
 import {describeClose, describeError} from './wire-errors.js'
 
-/** A server that never answers hello (a bare relay) is used anyway after this wait. */
+/**
+ * The longest a link waits for a peerlink node's `welcome` before using the
+ * connection anyway. A node answers a hello at once, so this is a ceiling, not
+ * a wait: a server that is not peerlink (no `x-peerlink` header on its 101) is
+ * used at once.
+ */
 export const WELCOME_WAIT_MS = 1000
 
 export interface LinkOptions extends DialOptions {
@@ -26,10 +32,16 @@ export interface LinkOptions extends DialOptions {
   ackDelayMs?: number | (() => number)
   /** give up after this many consecutive failures without progress; unset = retry forever */
   maxRetries?: number
+  /** how long to wait for a peerlink node's welcome (default {@link WELCOME_WAIT_MS}) */
+  welcomeWaitMs?: number
+  /** ping the server this often (default 15 s)... */
+  pingIntervalMs?: number
+  /** ...and drop the socket when nothing was heard for this long (default 30 s) */
+  deadAfterMs?: number
 }
 
 export interface LinkEvents {
-  /** the socket is open and the server answered hello (or did not within a second); pending messages go out now */
+  /** the socket is open and the server answered hello (or is not peerlink); pending messages go out now */
   up: [info: {url: string; id: string; name: string | undefined}]
   down: [info: {reason: string; code: number}]
   dial_failed: [info: {reason: string; attempt: number; retryInMs: number}]
@@ -40,13 +52,23 @@ export interface LinkEvents {
   retry: [info: {reason: string; attempt: number}]
   gave_up: [info: {reason: string; pending: string[]}]
   server_error: [info: {text: string}]
+  /** nothing pending and nothing owed any more */
+  settled: []
 }
+
+/**
+ * Where a link is. Each state owns its timers:
+ * `waiting` the dial timer (grace or backoff), `welcoming` the welcome timer,
+ * `welcoming` and `up` the ping timer, `up` one ack timer per message in flight.
+ */
+export type LinkState = 'idle' | 'waiting' | 'connecting' | 'welcoming' | 'up' | 'closed'
 
 interface Pending {
   text: string
   firstSentMs: number
   attempts: number
-  timer?: NodeJS.Timeout
+  /** set while the message is on the wire of the current socket, waiting for its ok */
+  ackTimer?: NodeJS.Timeout
 }
 
 /**
@@ -65,34 +87,49 @@ export class Link extends EventEmitter<LinkEvents> {
   /** the name the other side gave in its welcome, once known */
   remoteName: string | undefined
 
-  private readonly opts: LinkOptions
+  private readonly opts: LinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number; pingIntervalMs: number; deadAfterMs: number}
+  private current: LinkState = 'idle'
   private ws: WebSocket | undefined
   private readonly pending = new Map<string, Pending>()
-  private readonly seen = new SeenCache(SEEN_TTL_MS)
-  private readonly owed = new OwedAcks()
+  private readonly delivery: Delivery
   private dialTimer: NodeJS.Timeout | undefined
+  private welcomeTimer: NodeJS.Timeout | undefined
+  private pingTimer: NodeJS.Timeout | undefined
+  /** consecutive failures without progress, for the backoff and the retry budget */
   private failures = 0
   /** why the current socket is failing, when this side knows better than the close code */
   private failure: string | undefined
-  private welcomeTimer: NodeJS.Timeout | undefined
-  private pingTimer: NodeJS.Timeout | undefined
   /** last time anything (a frame, a pong) came from the server */
   private lastSeenMs = 0
-  /** the current socket is open and welcomed: sends go straight out */
-  private isReady = false
-  private stopped = false
-  private started = false
 
   constructor(opts: LinkOptions) {
     super()
-    this.opts = {graceMs: 0, ackTimeoutMs: ACK_TIMEOUT_MS_DEFAULT, ackDelayMs: ACK_DELAY_MS_DEFAULT, ...opts}
+    this.opts = {
+      graceMs: 0,
+      ackTimeoutMs: ACK_TIMEOUT_MS_DEFAULT,
+      welcomeWaitMs: WELCOME_WAIT_MS,
+      pingIntervalMs: PING_INTERVAL_MS,
+      deadAfterMs: DEAD_AFTER_MS,
+      ...opts,
+    }
     this.url = opts.url
     this.id = opts.hello.id ?? randomUUID()
+    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs ?? ACK_DELAY_MS_DEFAULT})
+    this.delivery.on('settled', () => this.emitIfSettled())
+  }
+
+  /** How events name the other side: the name its welcome gave, else the URL. */
+  get peerName(): string {
+    return this.remoteName ?? this.url
+  }
+
+  get state(): LinkState {
+    return this.current
   }
 
   /** True while the socket is open and welcomed. */
   get isUp(): boolean {
-    return this.isReady && this.ws?.readyState === WebSocket.OPEN
+    return this.current === 'up' && this.ws?.readyState === WebSocket.OPEN
   }
 
   /** Own messages not acknowledged yet. */
@@ -102,7 +139,7 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Acknowledgements this side still owes (waiting out the ack delay). */
   get owedCount(): number {
-    return this.owed.size
+    return this.delivery.owed
   }
 
   pendingTexts(): string[] {
@@ -111,69 +148,91 @@ export class Link extends EventEmitter<LinkEvents> {
 
   /** Starts dialing after the grace delay. */
   start(): void {
-    if (this.started) return
-    this.started = true
-    this.schedule(this.opts.graceMs ?? 0)
+    if (this.current !== 'idle') return
+    this.wait(this.opts.graceMs)
   }
 
   /** Sends `message text` now if the link is up, otherwise when it comes up; it stays pending until acknowledged. */
   send(text: string): void {
-    if (this.stopped) return
+    if (this.current === 'closed') return
     let p = this.pending.get(text)
     if (!p) {
       p = {text, firstSentMs: Date.now(), attempts: 0}
       this.pending.set(text, p)
     }
-    if (this.isUp && p.timer === undefined) this.transmit(p)
+    if (this.isUp && p.ackTimer === undefined) this.transmit(p)
   }
 
   /** Drops every pending message and returns their texts (the peer is gone for good). */
   abandon(): string[] {
     const texts = this.pendingTexts()
-    for (const p of this.pending.values()) clearTimeout(p.timer)
+    for (const p of this.pending.values()) clearTimeout(p.ackTimer)
     this.pending.clear()
+    this.emitIfSettled()
     return texts
+  }
+
+  /**
+   * Resolves true once nothing is pending and nothing owed (a held Y would
+   * cost its sender a timeout), false when `timeoutMs` passes first.
+   */
+  settled(timeoutMs: number): Promise<boolean> {
+    return settle(
+      () => this.pending.size === 0 && this.delivery.owed === 0,
+      (wake) => {
+        this.on('settled', wake)
+        return () => this.off('settled', wake)
+      },
+      timeoutMs,
+    ).then(() => this.pending.size === 0)
   }
 
   /** Stops reconnecting and closes the socket (1001 unless told otherwise); resolves once closed. */
   async close(code = 1001, reason = 'going away'): Promise<void> {
-    this.stopped = true
-    clearTimeout(this.dialTimer)
-    clearTimeout(this.welcomeTimer)
-    clearInterval(this.pingTimer)
-    for (const p of this.pending.values()) clearTimeout(p.timer)
-    this.owed.clear()
+    this.enter('closed')
+    for (const p of this.pending.values()) {
+      clearTimeout(p.ackTimer)
+      p.ackTimer = undefined
+    }
+    this.delivery.clear()
     const ws = this.ws
     if (!ws || ws.readyState === WebSocket.CLOSED) return
-    await new Promise<void>((resolve) => {
-      const kill = setTimeout(() => {
-        ws.terminate()
-        resolve()
-      }, CLOSE_WAIT_MS)
-      kill.unref()
-      ws.once('close', () => {
-        clearTimeout(kill)
-        resolve()
-      })
-      if (ws.readyState === WebSocket.CONNECTING) ws.terminate()
-      else ws.close(code, reason)
-    })
+    if (ws.readyState === WebSocket.CONNECTING) {
+      ws.terminate()
+      return
+    }
+    await closeGracefully(ws, code, reason)
   }
 
-  private schedule(delayMs: number): void {
-    clearTimeout(this.dialTimer)
+  /** Moves to `next`, clearing the timers the state being left owned. */
+  private enter(next: LinkState): void {
+    const was = this.current
+    if (was === 'closed') return
+    if (was === 'waiting') {
+      clearTimeout(this.dialTimer)
+      this.dialTimer = undefined
+    }
+    if (was === 'welcoming') {
+      clearTimeout(this.welcomeTimer)
+      this.welcomeTimer = undefined
+    }
+    if ((was === 'welcoming' || was === 'up') && next !== 'up') {
+      clearInterval(this.pingTimer)
+      this.pingTimer = undefined
+    }
+    this.current = next
+  }
+
+  private wait(delayMs: number): void {
+    this.enter('waiting')
     this.dialTimer = setTimeout(() => this.connect(), delayMs)
-  }
-
-  private backoffMs(): number {
-    return backoffMs(this.failures, LINK_BACKOFF)
   }
 
   /** Counts a failure; returns false (and gives up) when the retry budget is spent. */
   private fail(reason: string): boolean {
     this.failures++
     if (this.opts.maxRetries !== undefined && this.failures > this.opts.maxRetries) {
-      this.stopped = true
+      this.enter('closed')
       this.emit('gave_up', {reason, pending: this.abandon()})
       return false
     }
@@ -182,23 +241,30 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   private connect(): void {
-    if (this.stopped) return
+    if (this.current === 'closed') return
+    this.enter('connecting')
     const ws = dial(this.url, {...this.opts, headers: {...this.opts.headers, 'x-peerlink-role': this.opts.hello.role ?? 'client'}})
     this.ws = ws
     this.failure = undefined
-    this.isReady = false
     let opened = false
+    let isPeerlink = false
 
+    ws.on('upgrade', (res) => {
+      isPeerlink = res.headers[PEERLINK_HEADER] !== undefined
+    })
     ws.on('open', () => {
       opened = true
+      if (this.current === 'closed') return
+      this.enter('welcoming')
       this.lastSeenMs = Date.now()
       // a peer that vanished without closing (power cut, cable) is found by ping/pong
-      clearInterval(this.pingTimer)
-      this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now()), PING_INTERVAL_MS)
+      this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now(), this.opts.deadAfterMs), this.opts.pingIntervalMs)
       this.pingTimer.unref()
       ws.send(encodeFrame({verb: 'hello', hello: {...this.opts.hello, id: this.id}}))
-      // Wait for the welcome so that events name the peer and the id is settled.
-      this.welcomeTimer = setTimeout(() => this.ready(ws), WELCOME_WAIT_MS)
+      // A peerlink node answers the hello at once: wait for its welcome, so that
+      // events name the peer and the id is settled. Any other server is used now.
+      if (isPeerlink) this.welcomeTimer = setTimeout(() => this.ready(ws), this.opts.welcomeWaitMs)
+      else this.ready(ws)
     })
     ws.on('pong', () => {
       this.lastSeenMs = Date.now()
@@ -210,37 +276,35 @@ export class Link extends EventEmitter<LinkEvents> {
     ws.on('error', (err) => {
       this.failure ??= describeError(err)
     })
-    ws.on('close', (code, reasonBuf) => {
-      clearTimeout(this.welcomeTimer)
-      if (this.ws === ws) clearInterval(this.pingTimer)
-      if (this.ws === ws) {
-        this.ws = undefined
-        this.isReady = false
-      }
-      for (const p of this.pending.values()) {
-        clearTimeout(p.timer)
-        p.timer = undefined
-      }
-      if (this.stopped) return
-      const reason = this.failure ?? describeClose(code, reasonBuf.toString())
-      if (opened) {
-        this.emit('down', {reason, code})
-        if (this.fail(reason)) this.schedule(this.backoffMs())
-      } else {
-        if (!this.fail(reason)) return
-        const retryInMs = this.backoffMs()
-        this.emit('dial_failed', {reason, attempt: this.failures, retryInMs})
-        this.schedule(retryInMs)
-      }
-    })
+    ws.on('close', (code, reasonBuf) => this.onClose(ws, opened, code, reasonBuf.toString()))
+  }
+
+  private onClose(ws: WebSocket, opened: boolean, code: number, closeReason: string): void {
+    if (this.ws !== ws) return
+    this.ws = undefined
+    for (const p of this.pending.values()) {
+      clearTimeout(p.ackTimer)
+      p.ackTimer = undefined
+    }
+    // acknowledgements owed on this socket cannot be sent any more: the node re-forwards what it held
+    this.delivery.clear()
+    if (this.current === 'closed') return
+    const reason = this.failure ?? describeClose(code, closeReason)
+    if (opened) {
+      this.emit('down', {reason, code})
+      if (this.fail(reason)) this.wait(backoffMs(this.failures, LINK_BACKOFF))
+      return
+    }
+    if (!this.fail(reason)) return
+    const retryInMs = backoffMs(this.failures, LINK_BACKOFF)
+    this.emit('dial_failed', {reason, attempt: this.failures, retryInMs})
+    this.wait(retryInMs)
   }
 
   /** The link is usable: report it and send every pending message. */
   private ready(ws: WebSocket): void {
-    clearTimeout(this.welcomeTimer)
-    this.welcomeTimer = undefined
-    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN || this.isReady) return
-    this.isReady = true
+    if (this.ws !== ws || ws.readyState !== WebSocket.OPEN || this.current !== 'welcoming') return
+    this.enter('up')
     this.emit('up', {url: this.url, id: this.id, name: this.remoteName})
     for (const p of this.pending.values()) this.transmit(p)
   }
@@ -248,22 +312,19 @@ export class Link extends EventEmitter<LinkEvents> {
   private transmit(p: Pending): void {
     const ws = this.ws as WebSocket
     p.attempts++
-    ws.send(`message ${p.text}`)
+    ws.send(encodeFrame({verb: 'message', text: p.text}))
     this.emit('sent', {text: p.text, attempt: p.attempts})
-    clearTimeout(p.timer)
-    p.timer = setTimeout(() => this.onAckTimeout(ws, p), this.opts.ackTimeoutMs)
+    clearTimeout(p.ackTimer)
+    p.ackTimer = setTimeout(() => this.onAckTimeout(ws, p), this.opts.ackTimeoutMs)
   }
 
   private onAckTimeout(ws: WebSocket, p: Pending): void {
-    p.timer = undefined
-    if (this.ws !== ws || this.stopped || !this.pending.has(p.text)) return
-    // Close and redial: the 'close' handler counts the failure and reconnects,
-    // and the new socket sends every pending message again.
-    this.failure = `no ok within ${(this.opts.ackTimeoutMs ?? 0) / 1000}s`
-    ws.close(4000, 'ack timeout')
-    const kill = setTimeout(() => ws.terminate(), CLOSE_WAIT_MS)
-    kill.unref()
-    ws.once('close', () => clearTimeout(kill))
+    p.ackTimer = undefined
+    if (this.ws !== ws || this.current !== 'up' || !this.pending.has(p.text)) return
+    // Close and redial: onClose counts the failure and reconnects, and the new
+    // socket sends every pending message again.
+    this.failure = `no ok within ${this.opts.ackTimeoutMs / 1000}s`
+    void closeGracefully(ws, 4000, 'ack timeout')
   }
 
   private onFrame(ws: WebSocket, data: string): void {
@@ -277,15 +338,22 @@ export class Link extends EventEmitter<LinkEvents> {
       case 'ok': {
         const p = this.pending.get(frame.text)
         if (!p) return
-        clearTimeout(p.timer)
+        clearTimeout(p.ackTimer)
         this.pending.delete(frame.text)
         this.failures = 0
         this.emit('acked', {text: frame.text, rttMs: Date.now() - p.firstSentMs})
+        this.emitIfSettled()
         return
       }
-      case 'message':
-        this.onMessage(ws, frame.text)
+      case 'message': {
+        const text = frame.text
+        // messages reach a client from anyone through the relay: a repeat is the same text
+        const repeat = this.delivery.receive('', text, () => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({verb: 'ok', text}))
+        })
+        this.emit('received', {text, repeat})
         return
+      }
       case 'welcome':
         this.id = frame.welcome.id
         this.remoteName = frame.welcome.name
@@ -304,13 +372,7 @@ export class Link extends EventEmitter<LinkEvents> {
     }
   }
 
-  private onMessage(ws: WebSocket, text: string): void {
-    const repeat = this.seen.check(text, Date.now())
-    this.emit('received', {text, repeat})
-    const delay = this.opts.ackDelayMs
-    const delayMs = repeat ? 0 : typeof delay === 'function' ? delay() : (delay ?? 0)
-    this.owed.schedule(delayMs, () => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(`ok ${text}`)
-    })
+  private emitIfSettled(): void {
+    if (this.pending.size === 0 && this.delivery.owed === 0) this.emit('settled')
   }
 }

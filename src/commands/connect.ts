@@ -8,7 +8,7 @@ import {connectBanner, systemTimeUrl, wsUrl} from '../client/urls.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl} from '../repl/repl.js'
-import {clientTarget} from '../repl/targets.js'
+import {clientTarget} from '../repl/client-target.js'
 
 export default class Connect extends BaseCommand {
   static override summary = 'A REPL client of a node, with no server of its own.'

@@ -7,13 +7,14 @@ import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
 import {createGuards} from '../http/auth.js'
 import {PeerNode} from '../node/node.js'
+import {MAX_PENDING_PER_CONNECTION_DEFAULT} from '../node/relaying.js'
 import {GRACE_MS_DEFAULT, HOST_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT, PORT_DEFAULT} from '../protocol/defaults.js'
 import {REGISTRY_TTL_MS_DEFAULT, REGISTRY_TTL_MS_MIN} from '../registry/table.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
-import {nodeTarget} from '../repl/targets.js'
+import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
 
 export default class Start extends BaseCommand {
@@ -47,6 +48,12 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'ack-timeout': ackTimeoutFlag('resend a message not acknowledged within this time'),
     'ack-delay': ackDelayFlag('delay before this node answers "ok Y" for a message delivered to it'),
     'drain-timeout': drainTimeoutFlag(),
+    'max-pending': Flags.integer({
+      description: `messages one client connection may have waiting for their ok; past it the node answers "error" and does not forward (default ${MAX_PENDING_PER_CONNECTION_DEFAULT})`,
+      min: 1,
+      default: MAX_PENDING_PER_CONNECTION_DEFAULT,
+      env: 'PEERLINK_MAX_PENDING',
+    }),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({
       description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
@@ -98,6 +105,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       ackTimeoutMs: flags['ack-timeout'],
       ackDelayMs: flags['ack-delay'],
       maxPayloadBytes: flags['max-payload'],
+      maxPendingPerConnection: flags['max-pending'],
       token: dialOptions.token,
       ca: dialOptions.ca,
       insecure: dialOptions.insecure,

@@ -7,7 +7,7 @@ import type {NodeEvent} from './events.js'
  * for the same reason is reported once, not once per retry.
  */
 export function reportLinkEvents(link: Link, report: (ev: NodeEvent) => void): void {
-  const peer = () => link.remoteName ?? link.url
+  const peer = () => link.peerName
   let downReason: string | undefined
   const down = (reason: string, retryInMs?: number) => {
     if (downReason === reason) return

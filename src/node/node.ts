@@ -1,22 +1,22 @@
 import {EventEmitter} from 'node:events'
 import type {IncomingMessage, ServerResponse} from 'node:http'
-import {OwedAcks} from '../client/acks.js'
-import {Link} from '../client/link.js'
-import {PeerlinkError} from '../protocol/errors.js'
-import type {Frame} from '../protocol/frame.js'
-import {SeenCache} from '../protocol/seen.js'
-import * as D from '../protocol/defaults.js'
+import {Delivery} from '../client/delivery.js'
+import {addClientRoutes} from '../http/clients.js'
+import type {Refusal} from '../http/respond.js'
 import {Router} from '../http/router.js'
 import {addNodeRoutes} from '../http/routes.js'
-import {addClientRoutes} from '../http/clients.js'
+import * as D from '../protocol/defaults.js'
+import {PeerlinkError} from '../protocol/errors.js'
+import {encodeFrame, type Frame} from '../protocol/frame.js'
 import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
-import {reportLinkEvents} from './link-events.js'
-import {Relay} from './relay.js'
+import {Peers, type PeerInfo} from './peers.js'
+import {ClientRelay, type Endpoint, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
-import {Conn, NodeServer} from './server.js'
-import type {Refusal} from '../http/respond.js'
+import {Conn, NodeServer, type Role} from './server.js'
+
+export type {PeerInfo} from './peers.js'
 
 export interface NodeOptions {
   name: string
@@ -44,8 +44,13 @@ export interface NodeOptions {
   registry?: string
   /** the URL other nodes should dial to reach this one (default: from host, port and TLS) */
   advertise?: string
+  /** where relayed messages may go (docs/architecture.md, seam 1); this node's connections by default */
+  fabric?: RelayFabric<Endpoint>
+  /** messages one client connection may have waiting for their ok */
+  maxPendingPerConnection?: number
 }
 
+/** The defaults of a node's options, as `start` shows them. */
 export const NODE_DEFAULTS = {
   host: D.HOST_DEFAULT,
   port: D.PORT_DEFAULT,
@@ -56,6 +61,7 @@ export const NODE_DEFAULTS = {
   maxPayloadBytes: D.MAX_PAYLOAD_BYTES_DEFAULT,
 } as const
 
+/** `GET /stats` (docs/protocol.md §5). */
 export interface NodeStats {
   name: string
   connections: number
@@ -65,47 +71,52 @@ export interface NodeStats {
   clients: number
 }
 
-export interface PeerInfo {
-  url: string
-  name: string
-  up: boolean
-  pending: number
-}
-
-/** The wait before checking again whether the outbox has drained. */
-const DRAIN_POLL_MS = 25
-
 /**
- * A peerlink node: the server (HTTP + `/ws`), the relay for client
- * connections, delivery of messages that peer nodes' links send here, and this
- * node's own outbound links. Reports everything as {@link NodeEvent}s.
+ * A peerlink node, composed: the server (HTTP + `/ws`), the relay for client
+ * connections, delivery of what peer nodes' links send here, this node's own
+ * links to its peers, the client table and registry discovery. It decides
+ * which part a connection's frames go to and reports everything as
+ * {@link NodeEvent}s; the parts do the work.
  */
 export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   readonly name: string
   readonly server: NodeServer
   readonly router = new Router()
-  readonly links: Link[] = []
   /** every client and node this node knows: HTTP registrations and live WebSocket connections */
   readonly table: ClientTable
-  port = 0
+  readonly peers: Peers
 
   private readonly opts: NodeOptions
-  private readonly relay = new Relay<Conn>((c) => c.isOpen)
-  private readonly delivered = new SeenCache(D.SEEN_TTL_MS)
-  /** acknowledgements this node owes its peers' links */
-  private readonly owed = new OwedAcks()
+  private readonly relay: ClientRelay<Endpoint>
+  /** this node as the final receiver of what its peers' links send */
+  private readonly delivery: Delivery
   private readonly asks = new ReverseCommands<Conn>()
-  private discovery: Discovery<Link> | undefined
-  /** links dropped while running, still closing */
-  private readonly closingLinks = new Set<Promise<void>>()
-  /** own messages given up because their peer left for good: the node can no longer say all were acknowledged */
-  private lostMessages = 0
+  private discovery: Discovery | undefined
+  /** peer-node connections whose client_connected was reported (they are reported once their hello names them) */
+  private readonly announced = new WeakSet<Conn>()
+  private boundPort = 0
 
   constructor(opts: NodeOptions) {
     super()
     this.opts = opts
     this.name = opts.name
+    const report = (ev: NodeEvent) => this.report(ev)
     this.table = new ClientTable({ttlMs: opts.registryTtlMs})
+    this.relay = new ClientRelay({report, fabric: opts.fabric, maxPendingPerConnection: opts.maxPendingPerConnection})
+    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs})
+    this.peers = new Peers(
+      () => ({
+        hello: {name: this.name, port: this.port, role: 'node'},
+        graceMs: opts.graceMs,
+        ackTimeoutMs: opts.ackTimeoutMs,
+        ackDelayMs: opts.ackDelayMs,
+        token: opts.token,
+        ca: opts.ca,
+        insecure: opts.insecure,
+        maxPayloadBytes: opts.maxPayloadBytes,
+      }),
+      report,
+    )
     addNodeRoutes(this.router, this)
     addClientRoutes(this.router, this)
     this.server = new NodeServer(
@@ -125,6 +136,11 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     )
   }
 
+  /** The port the node listens on, once started. */
+  get port(): number {
+    return this.boundPort
+  }
+
   /** The URL peers and clients use to reach this node's WebSocket endpoint. */
   get url(): string {
     const scheme = this.opts.tls ? 'wss' : 'ws'
@@ -137,51 +153,36 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
    * the grace delay), the pruning of the client table, and registry discovery.
    */
   async start(): Promise<void> {
-    this.port = await this.server.listen()
+    this.boundPort = await this.server.listen()
     this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
-    for (const url of this.opts.peers) this.addPeer(url)
+    for (const url of this.opts.peers) this.peers.add(url)
     this.table.startPruning()
-    if (this.opts.registry !== undefined) {
-      const fixed = this.opts.peers.map((u) => normalizeWsUrl(u) ?? u)
-      this.discovery = new Discovery<Link>(
-        {
-          registryUrl: this.opts.registry,
-          advertiseUrl: this.opts.advertise ?? this.url,
-          name: this.name,
-          client: {token: this.opts.token, ca: this.opts.ca, insecure: this.opts.insecure},
-        },
-        {
-          // The node is listed in the registry, so it is up: no grace delay. The
-          // link proposes this node's registry id, so a peer that is itself the
-          // registry shows one entry for this node, live, instead of two.
-          dial: (url) => this.addPeer(url, {graceMs: 0, id: this.discovery?.id}),
-          drop: (link) => this.dropPeer(link, 'peer gone', 'left the registry'),
-          fixedUrls: () => fixed,
-          info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
-          error: (msg) => this.report({event: 'error', msg}),
-        },
-      )
-      this.discovery.start()
-    }
+    if (this.opts.registry !== undefined) this.startDiscovery(this.opts.registry)
   }
 
-  /** Adds an outbound link to `url` and starts it (after the node's grace delay unless told otherwise). */
-  addPeer(url: string, opts: {graceMs?: number; id?: string} = {}): Link {
-    const link = new Link({
-      url,
-      hello: {...(opts.id === undefined ? {} : {id: opts.id}), name: this.name, port: this.port, role: 'node'},
-      graceMs: opts.graceMs ?? this.opts.graceMs,
-      ackTimeoutMs: this.opts.ackTimeoutMs,
-      ackDelayMs: this.opts.ackDelayMs,
-      token: this.opts.token,
-      ca: this.opts.ca,
-      insecure: this.opts.insecure,
-      maxPayloadBytes: this.opts.maxPayloadBytes,
-    })
-    reportLinkEvents(link, (ev) => this.report(ev))
-    this.links.push(link)
-    link.start()
-    return link
+  private startDiscovery(registryUrl: string): void {
+    const fixed = this.opts.peers.map((u) => normalizeWsUrl(u) ?? u)
+    const discovery = new Discovery(
+      {
+        registryUrl,
+        advertiseUrl: this.opts.advertise ?? this.url,
+        name: this.name,
+        client: {token: this.opts.token, ca: this.opts.ca, insecure: this.opts.insecure},
+      },
+      {
+        // The node is listed in the registry, so it is up: no grace delay. The
+        // link proposes this node's registry id, so a peer that is itself the
+        // registry shows one entry for this node, live, instead of two.
+        dial: (url) => void this.peers.add(url, {graceMs: 0, id: discovery.id, learned: true}),
+        drop: (url) => this.peers.drop(url, 'peer gone', 'left the registry'),
+        learnedUrls: () => this.peers.learnedUrls(),
+        fixedUrls: () => fixed,
+        info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
+        error: (msg) => this.report({event: 'error', msg}),
+      },
+    )
+    this.discovery = discovery
+    discovery.start()
   }
 
   /**
@@ -189,30 +190,22 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
    * acknowledged. Returns the peers it was queued for.
    */
   send(text: string): PeerInfo[] {
-    if (this.links.length === 0) {
-      throw new PeerlinkError(
-        'NO_PEER',
-        this.discovery ? 'no peer to send to yet: no other node has joined the registry' : 'no peer to send to: start with --peer URL or --registry URL',
-      )
-    }
-    for (const link of this.links) link.send(text)
-    return this.peerInfo()
+    const hint = this.discovery ? 'no peer to send to yet: no other node has joined the registry' : 'no peer to send to: start with --peer URL or --registry URL'
+    return this.peers.send(text, hint)
   }
 
   /** This node's own messages not yet acknowledged, over all links. */
   get outbox(): number {
-    let n = 0
-    for (const link of this.links) n += link.pendingCount
-    return n
+    return this.peers.outbox
   }
 
   stats(): NodeStats {
     return {
       name: this.name,
       connections: this.server.connectionCount,
-      peers: this.links.filter((l) => l.isUp).length,
+      peers: this.peers.up,
       pending: this.relay.pending,
-      outbox: this.outbox,
+      outbox: this.peers.outbox,
       clients: this.table.size,
     }
   }
@@ -233,19 +226,15 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   peerInfo(): PeerInfo[] {
-    return this.links.map((l) => ({url: l.url, name: l.remoteName ?? l.url, up: l.isUp, pending: l.pendingCount}))
+    return this.peers.info()
   }
 
   /**
    * Waits until every own message is acknowledged, at most `timeoutMs`; true
    * when all were (false too when some failed earlier because their peer left).
    */
-  async drain(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs
-    while (this.outbox > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(DRAIN_POLL_MS, deadline - Date.now())))
-    }
-    return this.outbox === 0 && this.lostMessages === 0
+  drain(timeoutMs: number): Promise<boolean> {
+    return this.peers.drained(timeoutMs)
   }
 
   /** Reports what is still unacknowledged as failed, closes everything with 1001 and reports `stopped`. */
@@ -254,9 +243,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     await this.discovery?.stop()
     this.table.close()
     this.asks.close()
-    for (const link of this.links) this.failPending(link, reason)
-    this.owed.clear()
-    await Promise.all([...this.links.map((l) => l.close(1001, 'going away')), ...this.closingLinks, this.server.close(1001, 'going away')])
+    this.delivery.clear()
+    await Promise.all([this.peers.close(reason), this.server.close(1001, 'going away')])
     this.report({event: 'stopped', code})
   }
 
@@ -264,26 +252,6 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   report(event: NodeEvent): void {
     this.emit('event', event)
   }
-
-  /** Gives up the link's unacknowledged messages, reporting each as failed; returns how many. */
-  private failPending(link: Link, reason: string): number {
-    const to = link.remoteName ?? link.url
-    const texts = link.abandon()
-    for (const text of texts) this.report({event: 'message_failed', text, to, reason})
-    return texts.length
-  }
-
-  /** Drops a link for good: its unacknowledged messages fail with `failReason`, and it is closed. */
-  private dropPeer(link: Link, failReason: string, why: string): void {
-    this.lostMessages += this.failPending(link, failReason)
-    const peer = link.remoteName ?? link.url
-    const i = this.links.indexOf(link)
-    if (i >= 0) this.links.splice(i, 1)
-    this.report({event: 'peer_disconnected', peer, url: link.url, reason: why, dropped: true})
-    const closing = link.close(1001, why).finally(() => this.closingLinks.delete(closing))
-    this.closingLinks.add(closing)
-  }
-
 
   private onOpen(conn: Conn): void {
     this.table.attachLive(conn.id, entryInfo(conn), conn)
@@ -298,33 +266,27 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.report({event: 'client_connected', id: conn.id, name: conn.name, role: conn.role, ip: conn.ip, port: conn.port})
   }
 
-  private onHello(conn: Conn, previousRole: 'node' | 'client', previousId: string): void {
+  private onHello(conn: Conn, previousRole: Role, previousId: string): void {
     this.table.attachLive(conn.id, entryInfo(conn), conn, previousId)
-    if (conn.role === 'node' && !conn.announced) {
-      conn.announced = true
+    if (conn.role === 'node' && !this.announced.has(conn)) {
+      this.announced.add(conn)
       this.reportConnected(conn)
     }
     if (previousRole === conn.role) return
-    if (conn.role === 'node') {
-      // A peer link is neither an origin nor a target of the relay.
-      for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
-    } else {
-      this.relay.add(conn)
-    }
+    // A peer link is neither an origin nor a target of the relay.
+    if (conn.role === 'node') this.relay.remove(conn)
+    else this.relay.add(conn)
   }
 
   private onFrame(conn: Conn, frame: Frame): void {
     switch (frame.verb) {
       case 'message':
         if (conn.role === 'node') this.deliver(conn, frame.text)
-        else {
-          const to = this.relay.message(conn, frame.text)
-          if (to) this.forward(conn, to, frame.text)
-        }
+        else this.relay.message(conn, frame.text)
         return
       case 'ok':
-        if (conn.role === 'node') return
-        for (const origin of this.relay.ok(conn, frame.text)) origin.send(`ok ${frame.text}`)
+        // a peer node's link has nothing of ours to acknowledge: our own messages go out on our own links
+        if (conn.role === 'client') this.relay.ok(conn, frame.text)
         return
       case 'error':
         this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`})
@@ -334,35 +296,25 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         this.asks.answer(conn, frame.n, frame.body)
         return
       default:
-        conn.send(`error ${frame.verb} is not something a client sends here`)
+        conn.send(encodeFrame({verb: 'error', text: `${frame.verb} is not something a client sends here`}))
     }
-  }
-
-  private forward(from: Conn, to: Conn, text: string): void {
-    to.send(`message ${text}`)
-    this.report({event: 'message_relayed', from: from.name, text, to: to.name})
   }
 
   /** A peer node's link delivered `text` here: show it once, answer `ok` (at once when it is a resend). */
   private deliver(conn: Conn, text: string): void {
-    const key = `${conn.hello?.id ?? conn.id}\n${text}`
-    const repeat = this.delivered.check(key, Date.now())
+    const repeat = this.delivery.receive(conn.hello?.id ?? conn.id, text, () => conn.send(encodeFrame({verb: 'ok', text})))
     this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})})
-    // a resend is answered at once: its delay was served the first time
-    this.owed.schedule(repeat ? 0 : this.opts.ackDelayMs, () => conn.send(`ok ${text}`))
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {
     this.asks.drop(conn)
     this.table.detachLive(conn.id, conn)
-    if (conn.role === 'client') {
-      for (const {to, text} of this.relay.remove(conn)) this.forward(conn, to, text)
-    }
+    if (conn.role === 'client') this.relay.remove(conn)
     this.report({event: 'client_disconnected', id: conn.id, name: conn.name, role: conn.role, code, reason})
   }
 }
 
 /** What the client table shows of a live connection; a hello's port is where its sender listens. */
-function entryInfo(conn: Conn): {ip: string; port: number; name: string; role: 'node' | 'client'} {
+function entryInfo(conn: Conn): {ip: string; port: number; name: string; role: Role} {
   return {ip: conn.ip, port: conn.hello?.port ?? conn.port, name: conn.name, role: conn.role}
 }

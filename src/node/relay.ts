@@ -1,8 +1,14 @@
 /**
  * The relay's bookkeeping, with no sockets: which connections are open, who
  * waits for which X (its origins) and who holds which X in flight (the
- * receivers it was forwarded to). The server feeds it events and sends what it
+ * receivers it was forwarded to). The caller feeds it events and sends what it
  * answers.
+ *
+ * Its endpoints are of two kinds: *connections* (added with {@link Relay.add}),
+ * which may be picked as receivers, and other endpoints that only take part
+ * as origins or holders (another member of a cluster, say: a message handed to
+ * it is held by it, and a message from it has it as origin). Both leave with
+ * {@link Relay.remove}, which re-forwards what they held.
  */
 
 interface Entry<C> {
@@ -13,6 +19,7 @@ interface Entry<C> {
 }
 
 interface ConnState {
+  /** place in the array of pickable connections; -1 for an endpoint that is never picked */
   index: number
   originOf: Set<string>
   holding: Set<string>
@@ -24,6 +31,13 @@ export interface Forward<C> {
   text: string
 }
 
+/**
+ * Chooses the receiver of a message waited for by `origin`. `local()` picks
+ * uniformly among this relay's open connections; a cluster weighs it against
+ * the other members. The default is `local()`.
+ */
+export type Chooser<C> = (origin: C, local: () => C | undefined) => C | undefined
+
 export class Relay<C> {
   private readonly conns: C[] = []
   private readonly state = new Map<C, ConnState>()
@@ -33,11 +47,18 @@ export class Relay<C> {
    * @param isOpen whether a connection is fully open at this instant; a
    *   connection that is closing (close frame sent or received) is never picked.
    * @param random uniform random number in [0, 1), replaceable in tests
+   * @param choose where a message goes (see {@link Chooser}); local picking by default
    */
   constructor(
     private readonly isOpen: (c: C) => boolean,
     private readonly random: () => number = Math.random,
+    private readonly choose: Chooser<C> = (_origin, local) => local(),
   ) {}
+
+  /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
+  waitingFor(c: C): number {
+    return this.state.get(c)?.originOf.size ?? 0
+  }
 
   /** Number of open connections the relay knows. */
   get connections(): number {
@@ -49,16 +70,24 @@ export class Relay<C> {
     return this.entries.size
   }
 
+  /** Adds a connection that may be picked as a receiver. */
   add(c: C): void {
-    if (this.state.has(c)) return
-    this.state.set(c, {index: this.conns.length, originOf: new Set(), holding: new Set()})
+    const st = this.state.get(c)
+    if (st && st.index >= 0) return
+    if (st) st.index = this.conns.length
+    else this.state.set(c, {index: this.conns.length, originOf: new Set(), holding: new Set()})
     this.conns.push(c)
+  }
+
+  /** Adds an endpoint that is never picked but may send and hold messages (a cluster member). */
+  track(c: C): void {
+    if (!this.state.has(c)) this.state.set(c, {index: -1, originOf: new Set(), holding: new Set()})
   }
 
   /**
    * `message text` arrived from `from`: remembers `from` as an origin and picks
-   * the receiver, uniformly among open connections, `from` included.
-   * Returns undefined when no connection is open to take it.
+   * the receiver (by default uniformly among open connections, `from`
+   * included). Returns undefined when no connection is open to take it.
    */
   message(from: C, text: string): C | undefined {
     const st = this.state.get(from)
@@ -70,13 +99,20 @@ export class Relay<C> {
     }
     entry.origins.add(from)
     st.originOf.add(text)
-    return this.assign(entry, text)
+    return this.assign(entry, text, from)
   }
 
-  /** `ok text` arrived: returns every origin still waiting for it (open ones) and forgets the entry. */
-  ok(from: C, text: string): C[] {
+  /**
+   * `ok text` arrived from `from`: returns every origin still waiting for it
+   * (open ones) and forgets the entry. Only a holder of X may acknowledge it:
+   * from anyone else the answer is undefined and nothing changes (a forged
+   * acknowledgement must not cancel another client's delivery). An ok for an
+   * X nobody waits for any more (late, or never sent) returns no origins.
+   */
+  ok(from: C, text: string): C[] | undefined {
     const entry = this.entries.get(text)
     if (!entry) return []
+    if (!entry.holders.has(from)) return undefined
     this.drop(text, entry)
     const out: C[] = []
     for (const origin of entry.origins) if (this.isOpen(origin)) out.push(origin)
@@ -92,10 +128,12 @@ export class Relay<C> {
     const st = this.state.get(c)
     if (!st) return []
     this.state.delete(c)
-    const last = this.conns.pop() as C
-    if (last !== c) {
-      this.conns[st.index] = last
-      ;(this.state.get(last) as ConnState).index = st.index
+    if (st.index >= 0) {
+      const last = this.conns.pop() as C
+      if (last !== c) {
+        this.conns[st.index] = last
+        ;(this.state.get(last) as ConnState).index = st.index
+      }
     }
     for (const text of st.originOf) {
       const entry = this.entries.get(text)
@@ -109,7 +147,7 @@ export class Relay<C> {
       if (!entry) continue
       entry.holders.delete(c)
       if (entry.holders.size > 0) continue
-      const to = this.assign(entry, text)
+      const to = this.assign(entry, text, entry.origins.values().next().value as C)
       if (to !== undefined) forwards.push({to, text})
     }
     return forwards
@@ -128,9 +166,10 @@ export class Relay<C> {
     return open.length === 0 ? undefined : open[Math.floor(this.random() * open.length)]
   }
 
-  private assign(entry: Entry<C>, text: string): C | undefined {
-    const to = this.pick()
+  private assign(entry: Entry<C>, text: string, origin: C): C | undefined {
+    const to = this.choose(origin, () => this.pick())
     if (to === undefined) return undefined
+    this.track(to)
     entry.holders.add(to)
     ;(this.state.get(to) as ConnState).holding.add(text)
     return to

@@ -6,7 +6,8 @@ import {WebSocket, WebSocketServer} from 'ws'
 import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
-import {decodeFrame, encodeFrame, isUuid, type Frame, type Hello} from '../protocol/frame.js'
+import {closeGracefully} from '../client/close.js'
+import {decodeFrame, encodeFrame, isUuid, PEERLINK_HEADER, type Frame, type Hello} from '../protocol/frame.js'
 import {WS_PATH} from '../protocol/defaults.js'
 import type {Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit} from './limits.js'
@@ -26,27 +27,40 @@ const TIMEOUT_CHECK_MS = 1000
  */
 export const LISTEN_BACKLOG = 4096
 
+export type Role = 'node' | 'client'
+
 /** One inbound WebSocket connection and what the server knows about it. */
 export class Conn {
-  /** the id the server owns; a hello may propose another */
+  /** the id the server owns; a hello may propose another (NodeServer settles it) */
   id: string
-  name: string
-  role: 'node' | 'client'
+  /** the connection's hello, once it sent one */
   hello: Hello | undefined
-  /** whether client_connected was reported (peer nodes are reported after their hello) */
-  announced = false
   lastSeenMs = Date.now()
   readonly connectedAt = new Date()
 
+  /**
+   * @param upgradeRole what the upgrade's `x-peerlink-role` header said: a
+   *   peer node's link says `node` there too, so that the relay never picks it
+   *   before its hello arrives
+   */
   constructor(
     readonly ws: WebSocket,
     readonly ip: string,
     readonly port: number,
-    role: 'node' | 'client',
+    private readonly upgradeRole: Role,
   ) {
     this.id = randomUUID()
-    this.name = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`
-    this.role = role
+  }
+
+  /** A peer node's link or a client: what the hello said, else what the upgrade said. */
+  get role(): Role {
+    return this.hello?.role ?? this.upgradeRole
+  }
+
+  /** The hello's name, else the remote address. */
+  get name(): string {
+    if (this.hello?.name) return this.hello.name
+    return this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`
   }
 
   /** Fully open: not connecting, and no close frame sent or received. */
@@ -79,7 +93,7 @@ export interface ServerHandlers {
   request(req: http.IncomingMessage, res: http.ServerResponse): void
   open(conn: Conn): void
   /** after the server settled the id and role a hello asked for (welcome already sent) */
-  hello(conn: Conn, previousRole: 'node' | 'client', previousId: string): void
+  hello(conn: Conn, previousRole: Role, previousId: string): void
   /** every valid frame but hello */
   frame(conn: Conn, frame: Frame): void
   /** a frame was invalid; the server already answered with an `error` frame */
@@ -100,8 +114,8 @@ export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
 export class NodeServer {
   readonly http: http.Server
   private readonly wss: WebSocketServer
+  /** the open connections, by the id the server settled */
   private readonly conns = new Map<string, Conn>()
-  private readonly all = new Set<Conn>()
   private pingTimer: NodeJS.Timeout | undefined
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
 
@@ -138,16 +152,18 @@ export class NodeServer {
       }
     })
     this.wss = new WebSocketServer({noServer: true, maxPayload: opts.maxPayloadBytes, clientTracking: false})
+    // tells a peerlink client to wait for our welcome (and any other client that we are peerlink)
+    this.wss.on('headers', (headers) => headers.push(`${PEERLINK_HEADER}: 1`))
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
   }
 
   /** Open connections (clients and peer links). */
   get connectionCount(): number {
-    return this.all.size
+    return this.conns.size
   }
 
   connections(): Iterable<Conn> {
-    return this.all
+    return this.conns.values()
   }
 
   byId(id: string): Conn | undefined {
@@ -203,19 +219,7 @@ export class NodeServer {
   /** Closes every connection with `code` and stops listening. */
   async close(code = 1001, reason = 'going away'): Promise<void> {
     clearInterval(this.pingTimer)
-    const closing = [...this.all].map(
-      (conn) =>
-        new Promise<void>((resolve) => {
-          if (conn.ws.readyState === WebSocket.CLOSED) return resolve()
-          const kill = setTimeout(() => conn.ws.terminate(), 2000)
-          conn.ws.once('close', () => {
-            clearTimeout(kill)
-            resolve()
-          })
-          conn.ws.close(code, reason)
-        }),
-    )
-    await Promise.all(closing)
+    await Promise.all([...this.conns.values()].map((conn) => closeGracefully(conn.ws, code, reason)))
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve())
       this.http.closeAllConnections()
@@ -235,7 +239,6 @@ export class NodeServer {
     const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
     const conn = new Conn(ws, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role)
     this.conns.set(conn.id, conn)
-    this.all.add(conn)
     ws.on('error', () => {
       // ws closes the socket itself (1009 too big, 1007 bad UTF-8...); 'close' follows
     })
@@ -251,8 +254,7 @@ export class NodeServer {
       this.handlers.frame(conn, decoded.frame)
     })
     ws.on('close', (code, reason) => {
-      this.all.delete(conn)
-      if (this.conns.get(conn.id) === conn) this.conns.delete(conn.id)
+      this.conns.delete(conn.id)
       this.handlers.close(conn, code, reason.toString())
     })
     this.handlers.open(conn)
@@ -266,22 +268,21 @@ export class NodeServer {
   private onHello(conn: Conn, hello: Hello): void {
     const previousRole = conn.role
     const previousId = conn.id
-    conn.hello = hello
+    // a later hello changes what it names and keeps the rest
+    conn.hello = {...conn.hello, ...hello}
     const wanted = isUuid(hello.id) ? hello.id.toLowerCase() : undefined
     if (wanted !== undefined && wanted !== conn.id && !this.conns.has(wanted)) {
       this.conns.delete(conn.id)
       conn.id = wanted
       this.conns.set(conn.id, conn)
     }
-    if (hello.name) conn.name = hello.name
-    if (hello.role) conn.role = hello.role
     conn.send(encodeFrame({verb: 'welcome', welcome: {id: conn.id, name: this.opts.name}}))
     this.handlers.hello(conn, previousRole, previousId)
   }
 
   private heartbeat(): void {
     const now = Date.now()
-    for (const conn of this.all) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
+    for (const conn of this.conns.values()) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
   }
 }
 

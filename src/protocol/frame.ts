@@ -11,6 +11,13 @@ export interface Hello {
   role?: 'node' | 'client'
 }
 
+/**
+ * A peerlink node marks its `101 Switching Protocols` with this header, so a
+ * client knows to wait for the `welcome` that answers its hello (and need not
+ * wait at all for a server that is not peerlink).
+ */
+export const PEERLINK_HEADER = 'x-peerlink'
+
 /** The server's answer to a hello: the id that stands and the server's name. */
 export interface Welcome {
   id: string

@@ -66,14 +66,16 @@ export function planLinks(input: PlanInput): {dial: string[]; drop: string[]} {
   return {dial, drop}
 }
 
-/** What discovery asks of the node it serves. */
-export interface DiscoveryHost<L> {
-  /** opens a link to a node learned from the registry */
-  dial(url: string): L
-  /** the node's registry entry is gone: drop the link, failing its unacknowledged messages */
-  drop(link: L): void
+/** What discovery asks of the node it serves; the node owns the links. */
+export interface DiscoveryHost {
+  /** opens a link to a node learned from the registry, at `url` (normalized) */
+  dial(url: string): void
+  /** the node's registry entry is gone: drop the link to `url`, failing its unacknowledged messages */
+  drop(url: string): void
+  /** normalized URLs of the links learned from the registry that the node has now */
+  learnedUrls(): Iterable<string>
   /** normalized URLs of the links the node has anyway (`--peer`) */
-  fixedUrls(): string[]
+  fixedUrls(): Iterable<string>
   info(msg: string): void
   error(msg: string): void
 }
@@ -95,12 +97,11 @@ export interface DiscoveryOptions {
  * registry forgot it), links to every other node entry and drops links whose
  * entry left. At stop it removes its entry with `DELETE /clients/:id`.
  */
-export class Discovery<L> {
+export class Discovery {
   /** this node's id in the registry, once registered */
   id: string | undefined
   private readonly base: string
   private readonly ownUrl: string
-  private readonly learned = new Map<string, L>()
   private timer: NodeJS.Timeout | undefined
   private stopped = false
   /** the last failure reported, so a registry that stays down is one line, not one every 2 s */
@@ -108,17 +109,12 @@ export class Discovery<L> {
 
   constructor(
     private readonly opts: DiscoveryOptions,
-    private readonly host: DiscoveryHost<L>,
+    private readonly host: DiscoveryHost,
   ) {
     this.base = httpBase(opts.registryUrl)
     const own = normalizeWsUrl(opts.advertiseUrl)
     if (own === undefined) throw new PeerlinkError('BAD_FLAG', `--advertise: "${opts.advertiseUrl}" is not a ws:// or wss:// URL`)
     this.ownUrl = own
-  }
-
-  /** Links learned from the registry, by normalized URL. */
-  get links(): ReadonlyMap<string, L> {
-    return this.learned
   }
 
   /** Registers and starts heartbeating (the first round runs at once). */
@@ -205,12 +201,8 @@ export class Discovery<L> {
   }
 
   private follow(list: RegistryList): void {
-    const plan = planLinks({list, ownId: this.id, ownUrl: this.ownUrl, learned: this.learned.keys(), fixed: this.host.fixedUrls()})
-    for (const url of plan.drop) {
-      const link = this.learned.get(url) as L
-      this.learned.delete(url)
-      this.host.drop(link)
-    }
-    for (const url of plan.dial) this.learned.set(url, this.host.dial(url))
+    const plan = planLinks({list, ownId: this.id, ownUrl: this.ownUrl, learned: this.host.learnedUrls(), fixed: this.host.fixedUrls()})
+    for (const url of plan.drop) this.host.drop(url)
+    for (const url of plan.dial) this.host.dial(url)
   }
 }

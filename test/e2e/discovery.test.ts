@@ -11,15 +11,19 @@ async function registryNode(): Promise<PeerNode> {
 
 /** A discovery whose host records what it was asked to do instead of dialing. */
 function recordingDiscovery(registry: PeerNode, advertiseUrl = 'ws://127.0.0.1:9/ws') {
-  const seen = {dialed: [] as string[], dropped: [] as string[], errors: [] as string[]}
-  const discovery = new Discovery<string>(
+  const seen = {dialed: [] as string[], dropped: [] as string[], errors: [] as string[], linked: new Set<string>()}
+  const discovery = new Discovery(
     {registryUrl: registry.url, advertiseUrl, name: 'me', client: {token: 't0k'}},
     {
       dial: (url) => {
         seen.dialed.push(url)
-        return url
+        seen.linked.add(url)
       },
-      drop: (link) => void seen.dropped.push(link),
+      drop: (url) => {
+        seen.dropped.push(url)
+        seen.linked.delete(url)
+      },
+      learnedUrls: () => seen.linked,
       fixedUrls: () => [],
       info: () => {},
       error: (msg) => void seen.errors.push(msg),
@@ -74,7 +78,7 @@ describe('registry discovery against a real registry', () => {
     registry.table.remove(other)
     await discovery.round()
     expect(seen.dropped).toEqual(['ws://127.0.0.1:9200/ws'])
-    expect(discovery.links.size).toBe(0)
+    expect(seen.linked.size).toBe(0)
   })
 
   it('reports an unreachable registry once, not every round', async () => {
@@ -82,9 +86,9 @@ describe('registry discovery against a real registry', () => {
     const url = registry.url
     await registry.stop(0)
     const errors: string[] = []
-    const discovery = new Discovery<string>(
+    const discovery = new Discovery(
       {registryUrl: url, advertiseUrl: 'ws://127.0.0.1:9/ws', name: 'me', client: {token: 't0k'}},
-      {dial: (u) => u, drop: () => {}, fixedUrls: () => [], info: () => {}, error: (m) => void errors.push(m)},
+      {dial: () => {}, drop: () => {}, learnedUrls: () => [], fixedUrls: () => [], info: () => {}, error: (m) => void errors.push(m)},
     )
     await discovery.round()
     await discovery.round()

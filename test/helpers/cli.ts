@@ -1,17 +1,16 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {afterEach} from 'vitest'
-import {mkdtempSync} from 'node:fs'
+import {tempDir} from './temp.js'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const RUN = path.join(ROOT, 'bin', 'run.js')
 
-/** A fresh config folder, so tests never read or write the user's token file. */
+/** A fresh config folder, so tests never read or write the user's token file; removed when the test file ends. */
 export function tempConfigHome(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'peerlink-test-'))
+  return tempDir('peerlink-test-')
 }
 
 /** Environment for a spawned CLI: isolated config folder, no colour, plus `extra`. */

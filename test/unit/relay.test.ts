@@ -33,7 +33,7 @@ describe('relay bookkeeping', () => {
     expect(relay.message('a', 'X')).toBe('c')
     expect(relay.message('b', 'X')).toBe('c')
     expect(relay.pending).toBe(1)
-    expect(relay.ok('c', 'X').sort()).toEqual(['a', 'b'])
+    expect(relay.ok('c', 'X')?.sort()).toEqual(['a', 'b'])
     expect(relay.pending).toBe(0)
     expect(relay.ok('c', 'X')).toEqual([])
   })
@@ -81,5 +81,43 @@ describe('relay bookkeeping', () => {
   it('ignores an ok nobody waits for', () => {
     const {relay} = setup(['a'])
     expect(relay.ok('a', 'never sent')).toEqual([])
+  })
+
+  it('refuses an ok from a connection that does not hold X, and keeps X for its real receiver', () => {
+    const {relay} = setup(['a', 'b', 'c'], () => 0.99)
+    expect(relay.message('a', 'X')).toBe('c')
+    expect(relay.ok('b', 'X')).toBeUndefined()
+    expect(relay.pending).toBe(1)
+    expect(relay.ok('c', 'X')).toEqual(['a'])
+  })
+
+  it('counts the messages each connection is waiting for', () => {
+    const {relay} = setup(['a', 'b'], () => 0)
+    relay.message('a', 'X')
+    relay.message('a', 'Y')
+    relay.message('b', 'Y')
+    expect(relay.waitingFor('a')).toBe(2)
+    expect(relay.waitingFor('b')).toBe(1)
+    relay.ok('a', 'Y')
+    expect(relay.waitingFor('a')).toBe(1)
+    expect(relay.waitingFor('b')).toBe(0)
+  })
+
+  it('lets a chooser hand X to an endpoint that is never picked, and re-forwards when it leaves', () => {
+    const closing = new Set<string>()
+    let remote = true
+    const relay = new Relay<string>((c) => !closing.has(c), () => 0, (_origin, local) => (remote ? 'member' : local()))
+    relay.add('a')
+    relay.add('b')
+    expect(relay.message('a', 'X')).toBe('member')
+    // a message from the member has it as its origin, and is picked locally
+    remote = false
+    relay.track('member')
+    expect(relay.message('member', 'Z')).toBe('a')
+    expect(relay.ok('a', 'Z')).toEqual(['member'])
+    // the member dies: X goes to a local connection; the member is never picked
+    expect(relay.remove('member')).toEqual([{to: 'a', text: 'X'}])
+    for (let i = 0; i < 50; i++) expect(relay.pick()).not.toBe('member')
+    expect(relay.connections).toBe(2)
   })
 })

@@ -1,0 +1,117 @@
+import {readdirSync, readFileSync} from 'node:fs'
+import path from 'node:path'
+import {fileURLToPath} from 'node:url'
+import {describe, expect, it} from 'vitest'
+
+/**
+ * The import rules of docs/architecture.md, checked on the source: every
+ * `import`/`export ... from` and dynamic `import()` of one of our modules,
+ * type-only imports included (they make cycles for a reader just the same).
+ */
+
+const SRC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src')
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, {withFileTypes: true}).flatMap((e) => {
+    const full = path.join(dir, e.name)
+    if (e.isDirectory()) return sourceFiles(full)
+    return e.name.endsWith('.ts') ? [full] : []
+  })
+}
+
+const IMPORT_RE = /(?:^|\n)\s*(?:import|export)\b[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g
+
+/** Our own modules `file` imports, as paths relative to src/ (e.g. `node/node.ts`). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const out: string[] = []
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3]
+    if (!spec.startsWith('.')) continue
+    const resolved = path.resolve(path.dirname(file), spec).replace(/\.js$/, '.ts')
+    out.push(path.relative(SRC, resolved))
+  }
+  return out
+}
+
+const files = sourceFiles(SRC).map((f) => path.relative(SRC, f))
+const graph = new Map(files.map((f) => [f, importsOf(path.join(SRC, f))]))
+const room = (f: string) => f.split(path.sep)[0]
+
+/** Every module reachable from `start`, `start` included. */
+function closure(start: string): Set<string> {
+  const seen = new Set<string>()
+  const stack = [start]
+  while (stack.length > 0) {
+    const f = stack.pop() as string
+    if (seen.has(f)) continue
+    seen.add(f)
+    stack.push(...(graph.get(f) ?? []))
+  }
+  return seen
+}
+
+/** One import cycle, as a path `a -> b -> a`, or undefined. */
+function findCycle(): string[] | undefined {
+  const state = new Map<string, 'open' | 'done'>()
+  const trail: string[] = []
+  const visit = (f: string): string[] | undefined => {
+    if (state.get(f) === 'done') return undefined
+    if (state.get(f) === 'open') return [...trail.slice(trail.indexOf(f)), f]
+    state.set(f, 'open')
+    trail.push(f)
+    for (const g of graph.get(f) ?? []) {
+      const cycle = visit(g)
+      if (cycle) return cycle
+    }
+    trail.pop()
+    state.set(f, 'done')
+    return undefined
+  }
+  for (const f of files) {
+    const cycle = visit(f)
+    if (cycle) return cycle
+  }
+  return undefined
+}
+
+function violations(from: (f: string) => boolean, to: (g: string) => boolean): string[] {
+  const out: string[] = []
+  for (const [f, imports] of graph) if (from(f)) for (const g of imports) if (to(g)) out.push(`${f} -> ${g}`)
+  return out
+}
+
+describe('the import rules of docs/architecture.md', () => {
+  it('finds our imports at all (the check itself works)', () => {
+    expect(files.length).toBeGreaterThan(30)
+    expect(graph.get(path.join('node', 'node.ts'))).toContain(path.join('node', 'server.ts'))
+    // every import resolves to a file that exists
+    for (const [f, imports] of graph) for (const g of imports) expect(graph.has(g), `${f} imports ${g}`).toBe(true)
+  })
+
+  it('has no import cycle, type-only imports included', () => {
+    expect(findCycle()).toBeUndefined()
+  })
+
+  it('protocol/ imports no other folder of ours', () => {
+    expect(violations((f) => room(f) === 'protocol', (g) => room(g) !== 'protocol')).toEqual([])
+  })
+
+  it('http/ and client/ never import node/; client/ never imports http/ or repl/', () => {
+    expect(violations((f) => room(f) === 'http', (g) => room(g) === 'node')).toEqual([])
+    expect(violations((f) => room(f) === 'client', (g) => ['node', 'http', 'repl'].includes(room(g)))).toEqual([])
+  })
+
+  it('the parts the node composes never import the node', () => {
+    const composed = new Set(['cluster', 'outbox', 'metrics', 'registry', 'http'])
+    expect(violations((f) => composed.has(room(f)), (g) => g === path.join('node', 'node.ts'))).toEqual([])
+  })
+
+  it('the client commands never load the node or its server', () => {
+    for (const command of ['send', 'connect', 'echo', 'clients', 'time']) {
+      const loaded = closure(path.join('commands', `${command}.ts`))
+      expect(loaded.size, command).toBeGreaterThan(1)
+      expect([...loaded].filter((f) => f === path.join('node', 'node.ts') || f === path.join('node', 'server.ts')), command).toEqual([])
+    }
+  })
+})
