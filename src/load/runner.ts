@@ -9,6 +9,7 @@ import os from 'node:os'
 import type {NatsConnection} from '@nats-io/transport-node'
 import type {DialOptions} from '../client/dial.js'
 import {PeerlinkError} from '../protocol/errors.js'
+import type {Here} from './agent-protocol.js'
 import {AgentCrew, discoverAgents, type AgentMember} from './agents.js'
 import {aggregate, sumProgress, type PartOutcome} from './aggregate.js'
 import type {Progress, RunSpec} from './ipc.js'
@@ -110,17 +111,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   const agentSource = (m: AgentMember) => 1_000_000 + (crew?.members.indexOf(m) ?? 0)
   try {
     // who takes part
-    let agents: Awaited<ReturnType<typeof discoverAgents>>['chosen'] = []
+    let agents: Here[] = []
     if (opts.cluster) {
       nc = await connectNats(opts.cluster.nats, 'peerlink load')
-      const found = await discoverAgents(nc, opts.cluster.name, runId, opts.cluster.agents)
-      agents = found.chosen
-      const where = `on ${opts.cluster.nats} (cluster ${opts.cluster.name})`
-      if (opts.cluster.agents !== undefined && agents.length < opts.cluster.agents) {
-        throw new PeerlinkError('GAVE_UP', `cannot start the load test: asked for ${opts.cluster.agents} agent${opts.cluster.agents === 1 ? '' : 's'} ${where}, ${agents.length} idle answered${found.busy ? ` (${found.busy} busy)` : ''}`)
-      }
-      if (agents.length === 0 && !local) throw new PeerlinkError('GAVE_UP', `cannot start the load test: no idle load-agent answered ${where}${found.busy ? ` (${found.busy} busy)` : ''}`)
-      note(agents.length === 0 ? `no load-agent answered ${where}: running on this machine only` : `${agents.length} agent${agents.length === 1 ? '' : 's'} ${where}: ${agents.map((a) => a.name).join(', ')}`)
+      agents = await findAgents(nc, opts.cluster, runId, local, note)
     }
     const participants = agents.length + (local ? 1 : 0)
     const shares = splitShare(wholeRun(opts.clients), participants)
@@ -156,26 +150,20 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       opts.onProgress?.({clients: opts.clients, started: c.started, open: gauge.current, acked: c.acked, failed: c.failed, retries: c.retries, generatorSaturated: sat, note: sat ? GENERATOR_SATURATED_NOTE : null})
     }
     const ticker = setInterval(progress, PROGRESS_TICK_MS)
-    let interrupted = false
-    const onSignal = () => {
-      if (interrupted) {
-        pool?.kill()
-        return
-      }
-      interrupted = true
-      pool?.stop()
-      void crew?.stop()
-    }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    const signals = onInterrupt(
+      () => {
+        pool?.stop()
+        void crew?.stop()
+      },
+      () => pool?.kill(),
+    )
     let parts: PartOutcome[]
     try {
       const [localOutcomes, agentOutcomes] = await Promise.all([pool?.outcomesAll() ?? [], crew?.outcomes() ?? []])
       parts = [...localOutcomes.map((o, w) => ({name: `worker ${w + 1}`, clients: o.clients, result: o.result, lost: o.lost, last: o.last})), ...agentOutcomes]
     } finally {
       clearInterval(ticker)
-      process.off('SIGINT', onSignal)
-      process.off('SIGTERM', onSignal)
+      signals.dispose()
     }
     progress()
     const endMs = Date.now()
@@ -192,7 +180,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
       totals,
       after,
       verdict: v,
-      interrupted,
+      interrupted: signals.interrupted(),
       notes,
       peakConnections: gauge.peak,
       durationMs: endMs - t0Ms,
@@ -201,5 +189,37 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     pool?.kill()
     crew?.close()
     await nc?.drain().catch(() => undefined)
+  }
+}
+
+/** The agents that take part: every idle one, or exactly `cluster.agents`; too few is a PeerlinkError before anything starts. */
+async function findAgents(nc: NatsConnection, cluster: NonNullable<LoadOptions['cluster']>, runId: string, local: boolean, note: (line: string) => void): Promise<Here[]> {
+  const {chosen, busy} = await discoverAgents(nc, cluster.name, runId, cluster.agents)
+  const where = `on ${cluster.nats} (cluster ${cluster.name})`
+  const busyNote = busy ? ` (${busy} busy)` : ''
+  if (cluster.agents !== undefined && chosen.length < cluster.agents) {
+    throw new PeerlinkError('GAVE_UP', `cannot start the load test: asked for ${cluster.agents} agent${cluster.agents === 1 ? '' : 's'} ${where}, ${chosen.length} idle answered${busyNote}`)
+  }
+  if (chosen.length === 0 && !local) throw new PeerlinkError('GAVE_UP', `cannot start the load test: no idle load-agent answered ${where}${busyNote}`)
+  note(chosen.length === 0 ? `no load-agent answered ${where}: running on this machine only` : `${chosen.length} agent${chosen.length === 1 ? '' : 's'} ${where}: ${chosen.map((a) => a.name).join(', ')}`)
+  return chosen
+}
+
+/** Ctrl-C (or SIGTERM) once: `stop` (every participant reports what it has); twice: `kill`. */
+function onInterrupt(stop: () => void, kill: () => void): {interrupted: () => boolean; dispose: () => void} {
+  let interrupted = false
+  const onSignal = () => {
+    if (interrupted) return kill()
+    interrupted = true
+    stop()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return {
+    interrupted: () => interrupted,
+    dispose: () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    },
   }
 }
