@@ -100,6 +100,7 @@ export function aggregate(parts: readonly PartOutcome[], targets: number): Total
     c.clientsRetried += pc.clientsRetried
     c.retriesHeld += pc.retriesHeld
     c.connectsQueued += pc.connectsQueued
+    c.maxQueueWaitMs = Math.max(c.maxQueueWaitMs, pc.maxQueueWaitMs ?? 0)
     if (pc.firstOpenMs !== null) firstOpen = Math.min(firstOpen, pc.firstOpenMs - offset)
     if (pc.lastOpenMs !== null) lastOpen = Math.max(lastOpen, pc.lastOpenMs - offset)
   }
@@ -133,6 +134,7 @@ export function sumProgress(ps: ReadonlyArray<Progress | undefined>): Progress {
   for (const p of ps) {
     if (!p) continue
     for (const k of ['started', 'open', 'peakOpen', 'connects', 'acked', 'failed', 'retries', 'clientsRetried', 'retriesHeld', 'connectsQueued'] as const) counters[k] += p.counters[k]
+    counters.maxQueueWaitMs = Math.max(counters.maxQueueWaitMs, p.counters.maxQueueWaitMs ?? 0)
     if (p.counters.firstOpenMs !== null) counters.firstOpenMs = Math.min(counters.firstOpenMs ?? Infinity, p.counters.firstOpenMs)
     if (p.counters.lastOpenMs !== null) counters.lastOpenMs = Math.max(counters.lastOpenMs ?? -Infinity, p.counters.lastOpenMs)
     generator.cpuMs += p.generator.cpuMs

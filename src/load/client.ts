@@ -107,6 +107,11 @@ export class ClientPool {
     return this.opts.targets[target].url
   }
 
+  /** @internal a fresh start got its slot after `waitedMs` */
+  onGranted(waitedMs: number): void {
+    if (waitedMs > this.counters.maxQueueWaitMs) this.counters.maxQueueWaitMs = Math.round(waitedMs)
+  }
+
   /** @internal */
   onOpen(): void {
     const c = this.counters
@@ -181,7 +186,11 @@ class LoadClient {
   ) {}
 
   begin(): void {
-    this.pool.gate.request(this.target, false, () => this.connect())
+    const askedMs = performance.now()
+    this.pool.gate.request(this.target, false, () => {
+      this.pool.onGranted(performance.now() - askedMs)
+      this.connect()
+    })
   }
 
   /** Ends this client now, counted as failed with `reason` unless it was acknowledged. */

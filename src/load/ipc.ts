@@ -52,13 +52,15 @@ export interface Counters {
   retriesHeld: number
   /** connects that waited for a handshake or socket slot of their worker */
   connectsQueued: number
+  /** the longest such wait: how far the generator fell behind its ramp */
+  maxQueueWaitMs: number
   /** epoch ms (of the participant's clock) of the first and last successful connect */
   firstOpenMs: number | null
   lastOpenMs: number | null
 }
 
 export function emptyCounters(): Counters {
-  return {started: 0, open: 0, peakOpen: 0, connects: 0, acked: 0, failed: 0, retries: 0, clientsRetried: 0, retriesHeld: 0, connectsQueued: 0, firstOpenMs: null, lastOpenMs: null}
+  return {started: 0, open: 0, peakOpen: 0, connects: 0, acked: 0, failed: 0, retries: 0, clientsRetried: 0, retriesHeld: 0, connectsQueued: 0, maxQueueWaitMs: 0, firstOpenMs: null, lastOpenMs: null}
 }
 
 /** Per target (same order as the run's targets). */

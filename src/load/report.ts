@@ -64,6 +64,8 @@ export interface LoadReport {
   retries_held: number
   /** connects that waited for a handshake or socket slot */
   connects_queued: number
+  /** the longest a fresh start waited for its slot: how far the generator fell behind its ramp */
+  max_queue_wait_ms: number
   latency_ms: Omit<LatencySummary, 'count'>
   connect_rate_per_s: number | null
   peak_connections: number
@@ -147,6 +149,7 @@ export function buildReport(r: ReportInput): LoadReport {
     clients_retried: totals.counters.clientsRetried,
     retries_held: totals.counters.retriesHeld,
     connects_queued: totals.counters.connectsQueued,
+    max_queue_wait_ms: totals.counters.maxQueueWaitMs,
     latency_ms: latency,
     connect_rate_per_s: totals.connectRatePerS,
     peak_connections: r.peakConnections,

@@ -7,6 +7,8 @@ import type {Totals} from './aggregate.js'
 
 /** A generator saturated for less than this in all (a GC pause, a busy start) is not worth a warning. */
 export const GENERATOR_SATURATED_MIN_MS = 1000
+/** Connects that waited less than this for a slot did not visibly delay the ramp. */
+export const GENERATOR_BEHIND_MIN_MS = 1000
 export const GENERATOR_SATURATED_NOTE = 'generator saturated: latencies include its own delay'
 
 /** What became of one target after the run. */
@@ -41,6 +43,7 @@ export function verdict(t: Totals, clients: number, checks: readonly TargetCheck
   t.targets.forEach((target, i) => {
     if (target.throttled && checks[i]) saturated.push(checks[i].url)
   })
+  if (t.counters.maxQueueWaitMs >= GENERATOR_BEHIND_MIN_MS) notes.push(`the generator fell behind its ramp: a connect waited up to ${(t.counters.maxQueueWaitMs / 1000).toFixed(1)}s for a handshake slot (${t.counters.connectsQueued} waited)`)
   if (t.counters.retriesHeld > 0) notes.push(`${t.counters.retriesHeld} retries held back while their target was saturated`)
 
   if (t.failed > 0) {

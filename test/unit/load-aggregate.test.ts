@@ -122,6 +122,15 @@ describe('verdict', () => {
     expect(v.problems.at(-1)).toBe('saturated: generator, ws://n/ws')
   })
 
+  it('says when the generator fell behind its ramp (connects waited a second or more for a slot)', () => {
+    const parts = (wait: number): PartOutcome[] => [
+      {name: 'w1', clients: 1, result: result({acked: 1, latencies: [1], counters: {maxQueueWaitMs: wait, connectsQueued: 40}})},
+      {name: 'w2', clients: 1, result: result({acked: 1, latencies: [1], counters: {maxQueueWaitMs: 10, connectsQueued: 2}})},
+    ]
+    expect(verdict(aggregate(parts(2500), 1), 2, [zero()], 5000).notes).toEqual(['the generator fell behind its ramp: a connect waited up to 2.5s for a handshake slot (42 waited)'])
+    expect(verdict(aggregate(parts(900), 1), 2, [zero()], 5000).notes).toEqual([])
+  })
+
   it('does not call a moment of generator load saturation', () => {
     const t = aggregate([{name: 'w', clients: 1, result: result({acked: 1, latencies: [1], saturatedMs: 250})}], 1)
     expect(verdict(t, 1, [zero()], 5000)).toMatchObject({ok: true, saturated: [], notes: []})
