@@ -117,6 +117,36 @@ export interface ResultReport {
 
 export type ToAgent = Prepare | ClockAsk | Start | Stop
 
+/** Bounds an agent accepts in a prepare: a run it can hold, not one that exhausts it. */
+const PREPARE_LIMITS = {targets: 100, clients: 10_000_000, durationMs: 24 * 3600_000, retries: 1000}
+
+const isCount = (v: unknown, max: number): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max
+
+/**
+ * Checks a prepare that came over NATS before an agent acts on it; returns
+ * why it is refused, or null. Anyone who can publish on the NATS can send one,
+ * so nothing in it is trusted.
+ */
+export function checkPrepare(p: Prepare): string | null {
+  const s = p.spec as Partial<RunSpec> | undefined
+  const share = p.share as Partial<Share> | undefined
+  if (typeof p.runId !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(p.runId)) return 'bad run id'
+  if (!s || !Array.isArray(s.targets) || s.targets.length === 0 || s.targets.length > PREPARE_LIMITS.targets) return 'bad targets'
+  for (const t of s.targets) {
+    try {
+      if (typeof t !== 'string' || !['ws:', 'wss:'].includes(new URL(t).protocol)) return `bad target ${JSON.stringify(t)}`
+    } catch {
+      return `bad target ${JSON.stringify(t)}`
+    }
+  }
+  if (!isCount(s.rampMs, PREPARE_LIMITS.durationMs) || !isCount(s.ackTimeoutMs, PREPARE_LIMITS.durationMs) || !isCount(s.finishTimeoutMs, PREPARE_LIMITS.durationMs)) return 'bad durations'
+  if (!s.ackDelay || !isCount(s.ackDelay.minMs, PREPARE_LIMITS.durationMs) || !isCount(s.ackDelay.maxMs, PREPARE_LIMITS.durationMs)) return 'bad ack delay'
+  if (!isCount(s.retries, PREPARE_LIMITS.retries)) return 'bad retries'
+  if (typeof s.prefix !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(s.prefix)) return 'bad prefix'
+  if (!share || !isCount(share.offset, PREPARE_LIMITS.clients) || !isCount(share.count, PREPARE_LIMITS.clients) || !isCount(share.stride, PREPARE_LIMITS.clients) || share.stride < 1) return 'bad share'
+  return null
+}
+
 /** Encodes a message of the conversation. */
 export function encodeMessage(m: object): string {
   return JSON.stringify(m)
@@ -156,6 +186,8 @@ export function clockOffsetMs(samples: readonly ClockSample[]): number {
  */
 export function chooseAgents(answers: readonly Here[], wanted: number | undefined): Here[] {
   const seen = new Set<string>()
-  const idle = answers.filter((a) => a.v === AGENT_PROTOCOL_VERSION && !a.busy && !seen.has(a.agent) && seen.add(a.agent))
+  // an answer came over the network: its id becomes a subject token, its name is shown
+  const wellFormed = (a: Here) => typeof a.agent === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(a.agent) && typeof a.name === 'string' && typeof a.host === 'string'
+  const idle = answers.filter((a) => a.v === AGENT_PROTOCOL_VERSION && wellFormed(a) && !a.busy && !seen.has(a.agent) && seen.add(a.agent))
   return wanted === undefined ? idle : idle.slice(0, wanted)
 }

@@ -7,7 +7,7 @@ import os from 'node:os'
 import {randomBytes} from 'node:crypto'
 import type {Msg, NatsConnection} from '@nats-io/transport-node'
 import type {DialOptions} from '../client/dial.js'
-import {AGENT_PROGRESS_MS, AGENT_PROTOCOL_VERSION, AGENT_REQUEST_TIMEOUT_MS, decodeMessage, encodeMessage, loadSubjects, type Discover, type Here, type Prepare, type Ready, type Refused, type ToAgent} from './agent-protocol.js'
+import {AGENT_PROGRESS_MS, AGENT_PROTOCOL_VERSION, AGENT_REQUEST_TIMEOUT_MS, checkPrepare, decodeMessage, encodeMessage, loadSubjects, type Discover, type Here, type Prepare, type Ready, type Refused, type ToAgent} from './agent-protocol.js'
 import {aggregate, asPartResult, sumProgress} from './aggregate.js'
 import {connectNats} from './nats.js'
 import {plannedConcurrency, planWorkers} from './plan.js'
@@ -113,6 +113,8 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 
   const prepare = async (m: Msg, p: Prepare) => {
     if (current) return reply(m, {type: 'refused', agent: id, reason: `busy with run ${current.runId}`} satisfies Refused)
+    const bad = checkPrepare(p)
+    if (bad) return reply(m, {type: 'refused', agent: id, reason: `agent ${opts.name} refuses the run: ${bad}`} satisfies Refused)
     try {
       await checkReachable(p.spec.targets, opts.dial)
     } catch (err) {

@@ -27,7 +27,8 @@ import {
   type ResultReport,
 } from './agent-protocol.js'
 import type {PartOutcome} from './aggregate.js'
-import type {Progress, RunSpec} from './ipc.js'
+import {LatencyHistogram} from './histogram.js'
+import type {PartResult, Progress, RunSpec} from './ipc.js'
 import type {Share} from './plan.js'
 
 const CLOCK_PROBES = 3
@@ -43,6 +44,17 @@ export interface AgentMember {
   last?: Progress
   lastHeardMs: number
   outcome?: PartOutcome
+}
+
+/** True when a result from the network has the shape the merge needs (its histogram decodes, its counters are numbers). */
+function readable(r: PartResult | undefined): r is PartResult {
+  try {
+    if (!r || typeof r.counters?.acked !== 'number' || typeof r.counters.failed !== 'number' || !Array.isArray(r.targets) || typeof r.generator?.cpuMs !== 'number') return false
+    LatencyHistogram.decode(r.latencies)
+    return true
+  } catch {
+    return false
+  }
 }
 
 /** Asks who is there: every idle agent within {@link AGENT_DISCOVER_MS}, or the first `wanted` (waiting up to {@link AGENT_DISCOVER_MAX_MS}). */
@@ -184,6 +196,10 @@ export class AgentCrew {
         if (msg.reply) msg.respond(encodeMessage({type: 'ack'}))
         const m = byId(r.agent)
         if (!m || m.outcome) return
+        if (!readable(r.result)) {
+          m.outcome = {name: `agent ${m.here.name}`, clients: m.share.count, lost: 'sent a result that cannot be read', last: m.last, clockOffsetMs: m.offsetMs}
+          return this.check()
+        }
         m.last = {counters: r.result.counters, generator: r.result.generator}
         m.outcome = {name: `agent ${m.here.name}`, clients: m.share.count, result: r.result, last: m.last, clockOffsetMs: m.offsetMs}
         this.onProgress(m)
