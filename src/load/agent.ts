@@ -10,7 +10,8 @@ import type {DialOptions} from '../client/dial.js'
 import {AGENT_PROGRESS_MS, AGENT_PROTOCOL_VERSION, AGENT_REQUEST_TIMEOUT_MS, checkPrepare, decodeMessage, encodeMessage, loadSubjects, type Discover, type Here, type Prepare, type Ready, type Refused, type ToAgent} from './agent-protocol.js'
 import {aggregate, asPartResult, sumProgress} from './aggregate.js'
 import {connectNats} from './nats.js'
-import {plannedConcurrency, planWorkers} from './plan.js'
+import {openFileLimit} from '../node/limits.js'
+import {plannedConcurrency, planWorkers, socketsPerWorker} from './plan.js'
 import {WorkerPool} from './pool.js'
 import {checkReachable} from './targets.js'
 
@@ -126,7 +127,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const other = current as Current | undefined
     if (other) return reply(m, {type: 'refused', agent: id, reason: `busy with run ${other.runId}`} satisfies Refused)
     const concurrency = plannedConcurrency({clients: p.share.count, rampMs: p.spec.rampMs, ackDelay: p.spec.ackDelay, ackTimeoutMs: p.spec.ackTimeoutMs})
-    const plan = planWorkers(p.share.count, concurrency, opts.workers)
+    const plan = planWorkers(p.share.count, concurrency, opts.workers, socketsPerWorker(openFileLimit()))
     const pool = new WorkerPool({
       spec: p.spec,
       dial: {token: opts.dial.token, ca: opts.dial.ca?.toString(), insecure: opts.dial.insecure ?? false},

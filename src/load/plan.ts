@@ -12,6 +12,19 @@ import {CLOSE_WAIT_MS} from '../protocol/defaults.js'
  * and a margin for sockets still closing).
  */
 export const SOCKETS_PER_WORKER_MAX = 15_000
+/** Descriptors a worker keeps free for what is not a client socket (IPC, its event loop, sockets still closing). */
+export const WORKER_FD_RESERVE = 256
+
+/**
+ * Sockets one worker may hold under an open-file limit (undefined: unknown):
+ * {@link SOCKETS_PER_WORKER_MAX}, or less when the limit is lower, so that a
+ * worker waits for a free slot instead of failing with EMFILE.
+ */
+export function socketsPerWorker(openFileLimit: number | undefined): number {
+  if (openFileLimit === undefined) return SOCKETS_PER_WORKER_MAX
+  return Math.max(1, Math.min(SOCKETS_PER_WORKER_MAX, openFileLimit - Math.min(WORKER_FD_RESERVE, Math.floor(openFileLimit / 4))))
+}
+
 /** Opening handshakes one worker keeps in flight at most; the rest wait their turn. */
 export const HANDSHAKES_PER_WORKER_MAX = 256
 /** Loopback source addresses used by default, 127.0.0.1..N, so that 100k clients (and their TIME_WAITs) never run out of ephemeral ports. */

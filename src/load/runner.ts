@@ -14,7 +14,8 @@ import {AgentCrew, discoverAgents, type AgentMember} from './agents.js'
 import {aggregate, sumProgress, type PartOutcome} from './aggregate.js'
 import type {Progress, RunSpec} from './ipc.js'
 import {connectNats} from './nats.js'
-import {plannedConcurrency, planWorkers, splitShare, wholeRun} from './plan.js'
+import {openFileLimit} from '../node/limits.js'
+import {plannedConcurrency, planWorkers, socketsPerWorker, splitShare, wholeRun} from './plan.js'
 import {WorkerPool} from './pool.js'
 import {SummedGauge} from './stats.js'
 import {awaitZeroStateAll, checkReachable, ZERO_STATE_WAIT_MS} from './targets.js'
@@ -123,7 +124,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
 
     // this machine's workers, sized by what they hold at once
     const concurrency = plannedConcurrency({clients: localShare.count, rampMs: opts.rampMs, ackDelay: opts.ackDelay, ackTimeoutMs: opts.ackTimeoutMs})
-    const plan = local && localShare.count > 0 ? planWorkers(localShare.count, concurrency, opts.workers) : {workers: 0, reason: null}
+    const plan = local && localShare.count > 0 ? planWorkers(localShare.count, concurrency, opts.workers, socketsPerWorker(openFileLimit())) : {workers: 0, reason: null}
     if (plan.reason) note(plan.reason)
     const onAgentProgress = (m: AgentMember) => {
       if (m.last) gauge.set(agentSource(m), m.last.counters.open)

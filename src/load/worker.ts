@@ -5,7 +5,8 @@
  */
 import {ClientPool, type PoolTarget} from './client.js'
 import {PROGRESS_INTERVAL_MS, type FromWorker, type ToWorker, type WorkerJob} from './ipc.js'
-import {ackDelayDrawer, defaultSourceAddresses, drawStartTimes, HANDSHAKES_PER_WORKER_MAX, indexAt, SOCKETS_PER_WORKER_MAX, targetOf} from './plan.js'
+import {openFileLimit} from '../node/limits.js'
+import {ackDelayDrawer, defaultSourceAddresses, drawStartTimes, HANDSHAKES_PER_WORKER_MAX, indexAt, socketsPerWorker, targetOf} from './plan.js'
 import {GeneratorSampler} from './sampler.js'
 
 function post(msg: FromWorker, then?: () => void): void {
@@ -43,7 +44,7 @@ function run(job: WorkerJob, t0Ms: number): {stop: () => void} {
       drawAckDelayMs: ackDelayDrawer(spec.ackDelay),
       retries: spec.retries,
       maxHandshakes: HANDSHAKES_PER_WORKER_MAX,
-      maxSockets: SOCKETS_PER_WORKER_MAX,
+      maxSockets: socketsPerWorker(openFileLimit()),
     },
     () => {
       if (reported) return

@@ -8,6 +8,7 @@ import {
   parseAddressRange,
   plannedConcurrency,
   planWorkers,
+  socketsPerWorker,
   sourceAddressFor,
   splitShare,
   targetOf,
@@ -39,6 +40,16 @@ describe('load plan', () => {
     expect(planWorkers(1000, 1000, 2, 400).workers).toBe(3)
     expect(planWorkers(3, 3, 8)).toEqual({workers: 3, reason: null})
     expect(planWorkers(1, 1, 1).workers).toBe(1)
+  })
+
+  it('keeps a worker\'s sockets under its open-file limit', () => {
+    expect(socketsPerWorker(20_000)).toBe(15_000)
+    expect(socketsPerWorker(undefined)).toBe(15_000)
+    expect(socketsPerWorker(4096)).toBe(3840)
+    expect(socketsPerWorker(1024)).toBe(768)
+    expect(socketsPerWorker(8)).toBe(6)
+    // a low limit means more workers for the same concurrency
+    expect(planWorkers(20_000, 14_000, 2, socketsPerWorker(4096)).workers).toBe(4)
   })
 
   it('splits clients round robin so every client belongs to exactly one part, also when split again', () => {
