@@ -15,7 +15,7 @@ export default class Load extends BaseCommand {
 
   static override description = `Each client starts at a uniformly random time in --ramp, connects to one of the URLs (clients are spread evenly over all of them), sends "message <unique X>", answers every "message Y" with "ok Y" (after a delay drawn from --ack-delay), and closes once its own "ok X" has arrived and it owes no "ok Y". On an ack timeout or a dropped connection it backs off (exponential, full jitter, at most 10 s) and resends, at most --retries times in a row.
 
-The generator does not add to an overload: each worker keeps at most 256 opening handshakes in flight and 15000 sockets open, and holds retries back while a target fails more than it succeeds. Clients still unacknowledged --finish-timeout after the ramp give up, so a run past a target's limit ends with a verdict.
+The generator does not add to an overload: each worker keeps at most 256 opening handshakes in flight and 15000 sockets open, and holds retries back while a target is visibly saturated (more than one attempt in ten failing). Clients still unacknowledged --finish-timeout after the ramp give up, so a run past a target's limit ends with a verdict.
 
 Workers: one per core by default, more only when the clients that may be open at once need them (15000 per worker, under the open-file limit); the summary says why. Towards a loopback node the clients spread over the source addresses 127.0.0.1-100 (or --source-addresses) so ephemeral ports never run out. Each worker watches its own CPU and event-loop delay: when it is saturated, the progress line and the summary say "generator saturated: latencies include its own delay".
 
