@@ -24,6 +24,8 @@ export default class Start extends BaseCommand {
 
 The node waits --grace before its first dial, retries until the peer is up, and re-dials whenever the link drops. Type "1 <message>" to send to every peer; "help" lists the other commands. Input can come from a terminal or a pipe: at end of input the node waits until its messages are acknowledged (at most --drain-timeout), closes its connections with 1001 and exits 0 if all were acknowledged, 1 otherwise.
 
+Every node serves a web console at http(s)://HOST:PORT/ (it asks for the token once, or takes ?token= and drops it from the address bar) and Prometheus metrics at GET /metrics (token-protected unless --metrics-public).
+
 Without NAME: in a terminal it asks for name, port and peer; from a pipe the node is named after the host.`
 
   static override examples = [
@@ -32,6 +34,8 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
     {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
     {description: 'Serve https:// and wss:// with a certificate', command: '<%= config.bin %> <%= command.id %> relay --port 9443 --no-repl --tls-cert cert.pem --tls-key key.pem'},
+    {description: 'Watch the node in a browser: open the console with the token, which the page then drops from the address bar', command: 'xdg-open "http://127.0.0.1:8080/?token=$(cat ~/.config/peerlink/token)"'},
+    {description: 'Let Prometheus scrape /metrics without the token', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --metrics-public'},
     {description: 'Join the registry of the node on 9000 and link to every node listed there', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --registry http://127.0.0.1:9000'},
   ]
 
@@ -65,6 +69,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
     'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    'metrics-public': Flags.boolean({description: 'serve GET /metrics (Prometheus) without the token; every other route but /healthz and the console page still needs it', default: false}),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
@@ -80,7 +85,12 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
     // The node makes the token file when missing; its peer links send the same token.
     const dialOptions = clientOptions({token: flags.token, ca: flags.ca, insecure: flags.insecure}, true)
-    const guards = createGuards({token: flags.auth ? dialOptions.token : undefined, tls: tls !== undefined, allowedOrigins: flags['allow-origin'] ?? []})
+    const guards = createGuards({
+      token: flags.auth ? dialOptions.token : undefined,
+      tls: tls !== undefined,
+      allowedOrigins: flags['allow-origin'] ?? [],
+      metricsPublic: flags['metrics-public'],
+    })
     let name = flags.name ?? args.name
     let port = flags.port
     let peers = flags.peer
