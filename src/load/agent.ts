@@ -85,7 +85,14 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       if (err) return
       const msg = decodeMessage<ToAgent>(m.data, 'prepare', 'clock', 'start', 'stop')
       if (!msg) return
-      if (msg.type === 'prepare') return void prepare(m, msg)
+      if (msg.type === 'prepare') {
+        // e.g. no processes left to fork: refuse the run, never crash the agent
+        prepare(m, msg).catch((e: Error) => {
+          dropRun(`cannot prepare: ${e.message}`)
+          reply(m, {type: 'refused', agent: id, reason: `agent ${opts.name} cannot prepare the run: ${e.message}`} satisfies Refused)
+        })
+        return
+      }
       if (msg.type === 'clock') return reply(m, {type: 'clock', nowMs: Date.now()})
       if (!current || current.runId !== msg.runId) return reply(m, {type: 'refused', agent: id, reason: `no run ${msg.runId} here`} satisfies Refused)
       if (msg.type === 'start' && !current.started) {
