@@ -49,3 +49,5 @@ wss.on('connection', (ws) => {
   })
 })
 wss.on('listening', () => console.log(`listening ws://127.0.0.1:${(wss.address() as {port: number}).port}/ws`))
+// a benchmark stops it with SIGTERM when it profiles it (--cpu-prof writes its profile on a normal exit)
+process.on('SIGTERM', () => process.exit(0))
