@@ -1,7 +1,7 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
@@ -15,6 +15,7 @@ import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
 import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
+import {openSenderState} from '../outbox/open.js'
 
 export default class Start extends BaseCommand {
   static override summary = 'Run a node: a WebSocket server, links to its peers, and a REPL.'
@@ -22,6 +23,8 @@ export default class Start extends BaseCommand {
   static override description = `A and B are presets for the two-terminal setup: A listens on 8080 and dials ws://127.0.0.1:8081/ws, B the reverse. Flags override a preset (--peer replaces the preset's peer). Any other NAME takes --port and --peer; a node with no peer is a plain relay server.
 
 The node waits --grace before its first dial, retries until the peer is up, and re-dials whenever the link drops. Type "1 <message>" to send to every peer; "help" lists the other commands. Input can come from a terminal or a pipe: at end of input the node waits until its messages are acknowledged (at most --drain-timeout), closes its connections with 1001 and exits 0 if all were acknowledged, 1 otherwise.
+
+Every message is written to the node's outbox on disk before it goes out and stays there until each peer acknowledged it: a node killed or restarted with the same NAME (or --state DIR) resends what was not acknowledged. The outbox is in $XDG_STATE_HOME/peerlink/NAME (~/.local/state/peerlink/NAME); one process at a time may use it. --ephemeral keeps everything in memory instead.
 
 Without NAME: in a terminal it asks for name, port and peer; from a pipe the node is named after the host.`
 
@@ -62,6 +65,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
+    ...stateFlags('$XDG_STATE_HOME/peerlink/NAME, or ~/.local/state/peerlink/NAME'),
     ...outputFlags,
   }
 
@@ -88,6 +92,8 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       }
     }
     const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
+    // Before anything listens: a directory in use is refused in one line.
+    const state = openSenderState('node', name, {dir: flags.state, ephemeral: flags.ephemeral})
 
     const node = new PeerNode({
       name,
@@ -107,11 +113,15 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       registry: flags.registry,
       advertise: flags.advertise,
       registryTtlMs: flags['registry-ttl'],
+      id: state.id,
+      outbox: state.outbox,
+      seenLog: state.seenLog,
     })
     const console = new Console()
     const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
     const renderer: Renderer = flags.json ? new JsonRenderer(name) : new TextRenderer(name, console, color)
     node.on('event', (ev) => renderer.event(ev))
+    state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
     if (!flags.auth) process.stderr.write('warning: --no-auth: anyone who can reach this port can use this node\n')
 
     await node.start()
@@ -119,6 +129,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const code = flags.repl
       ? await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})
       : await serveUntilSignal(target, renderer, flags['drain-timeout'])
+    state.close()
     this.exit(code)
   }
 }

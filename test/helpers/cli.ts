@@ -1,6 +1,6 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {afterEach} from 'vitest'
-import {mkdtempSync} from 'node:fs'
+import {afterAll, afterEach} from 'vitest'
+import {mkdtempSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
@@ -9,14 +9,30 @@ import {fileURLToPath} from 'node:url'
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const RUN = path.join(ROOT, 'bin', 'run.js')
 
+/** One folder per test file for every config and state folder it makes, removed after the file's tests. */
+let tempRoot: string | undefined
+function testTempRoot(): string {
+  tempRoot ??= mkdtempSync(path.join(os.tmpdir(), 'peerlink-test-'))
+  return tempRoot
+}
+afterAll(() => {
+  if (tempRoot !== undefined) rmSync(tempRoot, {recursive: true, force: true})
+  tempRoot = undefined
+})
+
 /** A fresh config folder, so tests never read or write the user's token file. */
 export function tempConfigHome(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'peerlink-test-'))
+  return mkdtempSync(path.join(testTempRoot(), 'config-'))
 }
 
-/** Environment for a spawned CLI: isolated config folder, no colour, plus `extra`. */
+/** A fresh folder for XDG_STATE_HOME, so tests never touch the user's outboxes and never share one by accident. */
+export function tempStateHome(): string {
+  return mkdtempSync(path.join(testTempRoot(), 'state-'))
+}
+
+/** Environment for a spawned CLI: isolated config and state folders, no colour, plus `extra`. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env, XDG_CONFIG_HOME: tempConfigHome(), NO_COLOR: '1', ...extra}
+  const env: NodeJS.ProcessEnv = {...process.env, XDG_CONFIG_HOME: tempConfigHome(), XDG_STATE_HOME: tempStateHome(), NO_COLOR: '1', ...extra}
   delete env.PEERLINK_TOKEN
   Object.assign(env, extra)
   return env
