@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import {isUuid} from '../protocol/frame.js'
@@ -88,7 +88,13 @@ export class StateStore extends EventEmitter<StoreEvents> {
   readonly db: Database.Database
   readonly writer: Writer
 
-  private constructor(dir: string, file: string, db: Database.Database, id: string) {
+  private constructor(
+    dir: string,
+    file: string,
+    db: Database.Database,
+    id: string,
+    private readonly identity: boolean,
+  ) {
     super()
     this.dir = dir
     this.file = file
@@ -160,13 +166,20 @@ export class StateStore extends EventEmitter<StoreEvents> {
       db.close()
       throw err
     }
-    return new StateStore(dir, file, db, id)
+    return new StateStore(dir, file, db, id, opts.identity ?? false)
   }
 
   /** Commits what is queued and closes the database (releasing the lock). */
   close(): void {
     if (!this.db.open) return
     this.writer.flushNow()
+    if (this.identity) {
+      try {
+        unlinkSync(path.join(this.dir, PID_FILE))
+      } catch {
+        // not there
+      }
+    }
     try {
       this.db.close()
     } catch {

@@ -116,6 +116,8 @@ export class TextRenderer implements Renderer {
       case 'error':
         return this.console.errorLine(`${this.stamp()}${c.red(`error: ${ev.msg}`)}`)
       case 'info':
+        // the outbox's lines are news about this run, stamped like the events around them
+        if (ev.topic === 'outbox' && ev.msg !== undefined) return this.line(c.yellow(ev.msg))
         for (const line of (ev.msg ?? JSON.stringify(ev.data)).split('\n')) this.console.line(line)
         return
       case 'stopped':
