@@ -13,7 +13,7 @@
  *
  *   npm run bench:outbox -- [--seconds 10] [--window 100] [--rounds 3] [--burst 10000]
  */
-import {mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {Link} from '../src/client/link.js'
@@ -32,9 +32,13 @@ type Mode = 'ephemeral' | 'durable'
 
 interface Measured {
   rt_per_s: number
+  /** CPU time of sender and receiver together per round trip: what the outbox costs on a machine that others load too */
+  cpu_us_per_rt: number
   burst_ms: number
   /** commits of the sender's store during the burst (0 in memory) */
   burst_commits: number
+  /** fsyncs of the sender's WAL during the burst */
+  burst_syncs: number
 }
 
 async function measure(mode: Mode, tag: string): Promise<Measured> {
@@ -63,20 +67,25 @@ async function measure(mode: Mode, tag: string): Promise<Measured> {
     await sleep(WARMUP_MS)
     counting = true
     const t0 = performance.now()
+    const cpu0 = process.cpuUsage()
+    const rxCpu0 = cpuMicros(rx.pid)
     await sleep(SECONDS * 1000)
     counting = false
     const rtPerS = count / ((performance.now() - t0) / 1000)
+    const cpu = process.cpuUsage(cpu0)
+    const cpuUs = cpu.user + cpu.system + (cpuMicros(rx.pid) - rxCpu0)
     running = false
     link.off('acked', onAcked)
     await link.settled(60_000)
 
     // burst: BURST lines at once, as a pipe into `start` delivers them
     const commitsBefore = store?.writer.commits ?? 0
+    const syncsBefore = store?.writer.syncs ?? 0
     const b0 = performance.now()
     for (let i = 0; i < BURST; i++) link.send(`${tag}-burst-${i}`)
     await link.settled(120_000)
     const burstMs = performance.now() - b0
-    return {rt_per_s: Math.round(rtPerS), burst_ms: Math.round(burstMs), burst_commits: (store?.writer.commits ?? 0) - commitsBefore}
+    return {rt_per_s: Math.round(rtPerS), cpu_us_per_rt: Math.round((cpuUs / count) * 10) / 10, burst_ms: Math.round(burstMs), burst_commits: (store?.writer.commits ?? 0) - commitsBefore, burst_syncs: (store?.writer.syncs ?? 0) - syncsBefore}
   } finally {
     await link.close()
     store?.close()
@@ -85,36 +94,80 @@ async function measure(mode: Mode, tag: string): Promise<Measured> {
   }
 }
 
+/** CPU time (user + system) a process has used, in microseconds (Linux /proc; clock ticks of 10 ms). */
+function cpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')
+  // after the command name: state is field 3, utime 14 and stime 15 (1-based, counting pid and comm)
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
 }
 
 async function main(): Promise<void> {
   const machine = machineInfo()
-  const rounds: Array<{ephemeral: Measured; durable: Measured; ratio: number}> = []
+  const rounds: Array<{ephemeral: Measured; durable: Measured; ratio: number; cpu_ratio: number}> = []
   for (let r = 0; r < ROUNDS; r++) {
     const order: Mode[] = r % 2 === 0 ? ['ephemeral', 'durable'] : ['durable', 'ephemeral']
     const got: Partial<Record<Mode, Measured>> = {}
     for (const mode of order) got[mode] = await measure(mode, `r${r}-${mode}`)
     const ephemeral = got.ephemeral as Measured
     const durable = got.durable as Measured
-    rounds.push({ephemeral, durable, ratio: Math.round((durable.rt_per_s / ephemeral.rt_per_s) * 100) / 100})
+    rounds.push({
+      ephemeral,
+      durable,
+      ratio: Math.round((durable.rt_per_s / ephemeral.rt_per_s) * 100) / 100,
+      cpu_ratio: Math.round((durable.cpu_us_per_rt / ephemeral.cpu_us_per_rt) * 100) / 100,
+    })
     console.error(`round ${r + 1}/${ROUNDS}: ephemeral ${ephemeral.rt_per_s}/s, durable ${durable.rt_per_s}/s`)
   }
   const summary = {
     ephemeral_rt_per_s: median(rounds.map((r) => r.ephemeral.rt_per_s)),
     durable_rt_per_s: median(rounds.map((r) => r.durable.rt_per_s)),
-    ratio: median(rounds.map((r) => r.ratio)),
+    ratio: Math.round(median(rounds.map((r) => r.ratio)) * 100) / 100,
+    ephemeral_cpu_us_per_rt: round1(median(rounds.map((r) => r.ephemeral.cpu_us_per_rt))),
+    durable_cpu_us_per_rt: round1(median(rounds.map((r) => r.durable.cpu_us_per_rt))),
+    cpu_ratio: Math.round(median(rounds.map((r) => r.cpu_ratio)) * 100) / 100,
     burst_ephemeral_ms: median(rounds.map((r) => r.ephemeral.burst_ms)),
     burst_durable_ms: median(rounds.map((r) => r.durable.burst_ms)),
     burst_durable_commits: median(rounds.map((r) => r.durable.burst_commits)),
+    burst_durable_syncs: median(rounds.map((r) => r.durable.burst_syncs)),
   }
   console.log(`\noutbox: one link, ${WINDOW} messages in flight, ${SECONDS}s per measurement, burst of ${BURST}, ${ROUNDS} round(s) (medians)\n`)
   printTable(
-    ['round', 'ephemeral rt/s', 'durable rt/s', 'ratio', `burst ${BURST} ephemeral`, 'burst durable', 'burst commits'],
+    ['round', 'ephemeral rt/s', 'durable rt/s', 'ratio', 'CPU µs/rt eph.', 'CPU µs/rt dur.', 'CPU ratio', `burst ${BURST} eph.`, 'burst dur.', 'burst commits', 'burst fsyncs'],
     [
-      ...rounds.map((r, i) => [i + 1, r.ephemeral.rt_per_s, r.durable.rt_per_s, r.ratio, `${r.ephemeral.burst_ms} ms`, `${r.durable.burst_ms} ms`, r.durable.burst_commits]),
-      ['median', summary.ephemeral_rt_per_s, summary.durable_rt_per_s, summary.ratio, `${summary.burst_ephemeral_ms} ms`, `${summary.burst_durable_ms} ms`, summary.burst_durable_commits],
+      ...rounds.map((r, i) => [
+        i + 1,
+        r.ephemeral.rt_per_s,
+        r.durable.rt_per_s,
+        r.ratio,
+        r.ephemeral.cpu_us_per_rt,
+        r.durable.cpu_us_per_rt,
+        r.cpu_ratio,
+        `${r.ephemeral.burst_ms} ms`,
+        `${r.durable.burst_ms} ms`,
+        r.durable.burst_commits,
+        r.durable.burst_syncs,
+      ]),
+      [
+        'median',
+        summary.ephemeral_rt_per_s,
+        summary.durable_rt_per_s,
+        summary.ratio,
+        summary.ephemeral_cpu_us_per_rt,
+        summary.durable_cpu_us_per_rt,
+        summary.cpu_ratio,
+        `${summary.burst_ephemeral_ms} ms`,
+        `${summary.burst_durable_ms} ms`,
+        summary.burst_durable_commits,
+        summary.burst_durable_syncs,
+      ],
     ],
   )
   const file = writeResult('outbox', {machine, params: {seconds: SECONDS, window: WINDOW, rounds: ROUNDS, burst: BURST, warmup_ms: WARMUP_MS}, rounds, summary})

@@ -22,24 +22,32 @@ export interface DeliveryOptions {
  * peers' links and by a link (`connect`, a node's outbound link) receiving
  * from the node it dialled. Emits `settled` whenever nothing is owed any more.
  *
- * With a durable {@link SeenLog} a restarted receiver still knows what its
- * last run showed. The order is show, record, acknowledge:
- * - shown before it is recorded, so a crash can never leave a message
- *   recorded as seen that was not shown (that would be a loss: its resend
- *   would be taken for a repeat). The log commits on a later turn of the
- *   event loop than the renderers write (both batch per `setImmediate`, the
- *   renderer's scheduled first by `show`);
- * - acknowledged only once the record is durable, so the sender keeps
- *   resending until the receiver will recognise the resend.
- * What remains possible: a kill between showing and the end of that commit
- * (one group commit, well under a millisecond to a few ms) shows the message
- * again after the restart. Nothing is lost.
+ * The order is show, then acknowledge, and with a durable {@link SeenLog}
+ * show, then record:
+ * - an `ok` leaves at the earliest on the next turn of the event loop, after
+ *   the renderers wrote what `show` gave them (they batch per `setImmediate`,
+ *   scheduled first): an acknowledged message has been shown, so a kill can
+ *   never lose one;
+ * - the record is committed after that writing too (the store's group commit
+ *   is a later `setImmediate`), so a crash can never leave a message recorded
+ *   as seen that was not shown (its resend would be taken for a repeat);
+ * - the `ok` does not wait for the record: a crash before the record is
+ *   durable means a resend shown twice whether or not the `ok` waited (if it
+ *   waited it was surely not sent; if not it may have arrived, and then
+ *   nothing is resent at all).
+ * What remains possible: a kill landing between showing and the end of that
+ * commit (one group commit: well under a millisecond to a few ms) shows the
+ * message again after the restart, when its `ok` did not get out. Nothing is
+ * lost. Entries live as long as the seen window (a minute).
  */
 export class Delivery extends EventEmitter<{settled: []}> {
   private readonly seen: SeenCache
   private readonly ttlMs: number
-  /** acknowledgements not sent yet: waiting for their record or their delay */
-  private readonly waiting = new Set<{timer?: NodeJS.Timeout; cancelled: boolean}>()
+  /** acknowledgements waiting out their delay */
+  private readonly timers = new Set<NodeJS.Timeout>()
+  /** acknowledgements due on the next turn of the event loop */
+  private due: Array<() => void> = []
+  private dueImmediate: NodeJS.Immediate | undefined
 
   constructor(private readonly opts: DeliveryOptions) {
     super()
@@ -49,58 +57,59 @@ export class Delivery extends EventEmitter<{settled: []}> {
     if (opts.seenLog) for (const [key, expiresAtMs] of opts.seenLog.load(now)) this.seen.restore(key, expiresAtMs, now)
   }
 
-  /** Acknowledgements not sent yet (waiting out their delay, or their record). */
+  /** Acknowledgements not sent yet. */
   get owed(): number {
-    return this.waiting.size
+    return this.timers.size + this.due.length
   }
 
   /**
    * `text` arrived from the sender known as `sender` (its identity across
    * reconnects and restarts). Calls `show(repeat)` at once (a repeat is
-   * reported but should not be shown again), then schedules `ack`: at once
-   * for a repeat, otherwise once the sighting is recorded and the delay has
-   * passed.
+   * reported but should not be shown again), records a first sighting in the
+   * seen log, and schedules `ack`: on the next turn for a repeat, after the
+   * ack delay otherwise.
    */
   receive(sender: string, text: string, show: (repeat: boolean) => void, ack: () => void): void {
     const key = `${sender}\n${text}`
     const now = Date.now()
     const repeat = this.seen.check(key, now)
     show(repeat)
-    if (repeat) {
-      ack()
-      return
-    }
+    if (!repeat) this.opts.seenLog?.record(key, now + this.ttlMs)
     const delay = this.opts.ackDelayMs
-    const delayMs = typeof delay === 'function' ? delay() : delay
-    const log = this.opts.seenLog
-    if (!log && delayMs <= 0) {
-      ack()
+    const delayMs = repeat ? 0 : typeof delay === 'function' ? delay() : delay
+    if (delayMs <= 0) {
+      this.due.push(ack)
+      this.dueImmediate ??= setImmediate(() => this.sendDue())
       return
     }
-    const entry: {timer?: NodeJS.Timeout; cancelled: boolean} = {cancelled: false}
-    this.waiting.add(entry)
-    const send = () => {
-      if (entry.cancelled) return
-      this.waiting.delete(entry)
+    const timer = setTimeout(() => {
+      this.timers.delete(timer)
       ack()
-      if (this.waiting.size === 0) this.emit('settled')
-    }
-    const afterDelay = () => {
-      if (delayMs <= 0) return send()
-      entry.timer = setTimeout(send, delayMs)
-    }
-    if (log) log.record(key, now + this.ttlMs, afterDelay)
-    else afterDelay()
+      this.emitIfSettled()
+    }, delayMs)
+    this.timers.add(timer)
   }
 
   /** Cancels every acknowledgement not sent yet (its connection closed: the sender resends). */
   clear(): void {
-    for (const e of this.waiting) {
-      e.cancelled = true
-      clearTimeout(e.timer)
-    }
-    const had = this.waiting.size > 0
-    this.waiting.clear()
+    for (const t of this.timers) clearTimeout(t)
+    if (this.dueImmediate !== undefined) clearImmediate(this.dueImmediate)
+    this.dueImmediate = undefined
+    const had = this.owed > 0
+    this.timers.clear()
+    this.due = []
     if (had) this.emit('settled')
+  }
+
+  private sendDue(): void {
+    this.dueImmediate = undefined
+    const due = this.due
+    this.due = []
+    for (const ack of due) ack()
+    this.emitIfSettled()
+  }
+
+  private emitIfSettled(): void {
+    if (this.owed === 0) this.emit('settled')
   }
 }

@@ -39,8 +39,8 @@ export interface Outbox {
 export interface SeenLog {
   /** the entries that are still valid at `nowMs`: key and expiry */
   load(nowMs: number): Iterable<[key: string, expiresAtMs: number]>
-  /** remembers `key` until `expiresAtMs`; calls `done` once that is durable */
-  record(key: string, expiresAtMs: number, done: () => void): void
+  /** remembers `key` until `expiresAtMs` (written on a later turn of the event loop) */
+  record(key: string, expiresAtMs: number): void
   /** resolves once every record so far is durable */
   flushed(): Promise<void>
 }

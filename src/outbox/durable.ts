@@ -10,8 +10,11 @@ interface Row {
 /**
  * The durable {@link Outbox}: every record is kept in memory (so the hot path
  * reads nothing) and in the state store, written through the store's group
- * commit. `stored` callbacks run after the commit that holds the record, so a
- * message goes on the wire only once it would survive a kill -9 or a power cut.
+ * commit. `stored` callbacks run after the commit (with fsync) that holds the
+ * record, so a message goes on the wire only once it would survive a kill -9
+ * or a power cut. Removals ride along without an fsync of their own: one lost
+ * to a power cut means a message resent at the next start, which receivers
+ * show once (within their seen window).
  */
 export class DurableOutbox implements Outbox {
   readonly location: string
@@ -25,23 +28,37 @@ export class DurableOutbox implements Outbox {
   constructor(private readonly store: StateStore) {
     this.location = store.dir
     const db = store.db
-    // the last run's records, oldest first: a link's queue keeps their order
-    const owed = db.prepare('SELECT o.seq AS seq, o.text AS text, w.peer AS peer FROM outbox o JOIN owed w ON w.seq = o.seq ORDER BY o.seq').all() as Array<{seq: number; text: string; peer: string}>
-    for (const {seq, text, peer} of owed) {
-      const row = this.rows.get(text)
-      if (row) row.peers.add(peer)
-      else this.rows.set(text, {seq, peers: new Set([peer])})
-    }
-    const max = db.prepare('SELECT max(seq) AS seq FROM outbox').get() as {seq: number | null}
-    this.nextSeq = (max.seq ?? 0) + 1
-    // leftovers of a batch that could not be committed whole are tidied here:
-    // a message no peer owes any more is done, an owed row without its message is nothing
-    db.exec('DELETE FROM outbox WHERE seq NOT IN (SELECT seq FROM owed); DELETE FROM owed WHERE seq NOT IN (SELECT seq FROM outbox)')
-    // OR REPLACE: a row of the same text can only be left from a failed delete, and the new one supersedes it
-    this.insertMessage = db.prepare('INSERT OR REPLACE INTO outbox (seq, text, created_ms) VALUES (?, ?, ?)')
+    this.insertMessage = db.prepare('INSERT INTO outbox (seq, text, created_ms) VALUES (?, ?, ?)')
     this.insertOwed = db.prepare('INSERT OR IGNORE INTO owed (seq, peer) VALUES (?, ?)')
     this.deleteOwed = db.prepare('DELETE FROM owed WHERE seq = ? AND peer = ?')
     this.deleteMessage = db.prepare('DELETE FROM outbox WHERE seq = ?')
+    this.load()
+  }
+
+  /** Reads the last run's records, oldest first (a link's queue keeps their order), and tidies what a failed batch may have left. */
+  private load(): void {
+    const db = this.store.db
+    const owed = db.prepare('SELECT o.seq AS seq, o.text AS text, w.peer AS peer FROM outbox o JOIN owed w ON w.seq = o.seq ORDER BY o.seq').all() as Array<{seq: number; text: string; peer: string}>
+    /** rows of a text seen before: only left by a removal that was not committed; folded into the first */
+    const folded: Array<{from: number; into: number; peer: string}> = []
+    for (const {seq, text, peer} of owed) {
+      const row = this.rows.get(text)
+      if (!row) this.rows.set(text, {seq, peers: new Set([peer])})
+      else {
+        row.peers.add(peer)
+        if (row.seq !== seq) folded.push({from: seq, into: row.seq, peer})
+      }
+    }
+    const max = db.prepare('SELECT max(seq) AS seq FROM outbox').get() as {seq: number | null}
+    this.nextSeq = (max.seq ?? 0) + 1
+    db.transaction(() => {
+      for (const {from, into, peer} of folded) {
+        this.insertOwed.run(into, peer)
+        this.deleteOwed.run(from, peer)
+      }
+      // a message no peer owes any more is done; an owed row without its message is nothing
+      db.exec('DELETE FROM outbox WHERE seq NOT IN (SELECT seq FROM owed); DELETE FROM owed WHERE seq NOT IN (SELECT seq FROM outbox)')
+    })()
   }
 
   get size(): number {
@@ -57,16 +74,20 @@ export class DurableOutbox implements Outbox {
     }
     if (row) {
       row.peers.add(peer)
-      this.store.writer.queue(() => this.insertOwed.run(row.seq, peer), stored)
+      this.store.writer.queue(() => this.insertOwed.run(row.seq, peer), stored, true)
       return
     }
     const seq = this.nextSeq++
     this.rows.set(text, {seq, peers: new Set([peer])})
     const now = Date.now()
-    this.store.writer.queue(() => {
-      this.insertMessage.run(seq, text, now)
-      this.insertOwed.run(seq, peer)
-    }, stored)
+    this.store.writer.queue(
+      () => {
+        this.insertMessage.run(seq, text, now)
+        this.insertOwed.run(seq, peer)
+      },
+      stored,
+      true,
+    )
   }
 
   ack(text: string, peer: string): void {
@@ -103,6 +124,12 @@ const SWEEP_EVERY_MS = 10_000
  * receiver recognises resends of what its last run showed within the seen
  * window. Bounded by that window: expired rows are deleted at open and then
  * at most every 10 s, in a batch that is being committed anyway.
+ *
+ * Its writes do not ask for an fsync of their own ({@link Writer}): a
+ * process crash (kill -9, OOM) cannot lose them, they are in the kernel's
+ * page cache once committed; a power cut can lose the last ones, and the
+ * price of that is a resend shown twice, never a message lost. The next
+ * batch that holds an outbox record fsyncs them anyway.
  */
 export class DurableSeenLog implements SeenLog {
   private readonly upsert
@@ -110,7 +137,8 @@ export class DurableSeenLog implements SeenLog {
   private lastSweepMs = 0
 
   constructor(private readonly store: StateStore) {
-    this.upsert = store.db.prepare('INSERT OR REPLACE INTO seen (key, expires_ms) VALUES (?, ?)')
+    // a key recorded twice (seen again after its entry expired) is two rows; load keeps the later expiry
+    this.upsert = store.db.prepare('INSERT OR IGNORE INTO seen (expires_ms, key) VALUES (?, ?)')
     this.sweep = store.db.prepare('DELETE FROM seen WHERE expires_ms <= ?')
   }
 
@@ -121,13 +149,13 @@ export class DurableSeenLog implements SeenLog {
     return rows.map((r) => [r.key, r.expires_ms])
   }
 
-  record(key: string, expiresAtMs: number, done: () => void): void {
+  record(key: string, expiresAtMs: number): void {
     const now = Date.now()
     if (now - this.lastSweepMs >= SWEEP_EVERY_MS) {
       this.lastSweepMs = now
       this.store.writer.queue(() => this.sweep.run(now))
     }
-    this.store.writer.queue(() => this.upsert.run(key, expiresAtMs), done)
+    this.store.writer.queue(() => this.upsert.run(expiresAtMs, key))
   }
 
   flushed(): Promise<void> {

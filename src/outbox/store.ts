@@ -1,6 +1,6 @@
 import {randomUUID} from 'node:crypto'
 import {EventEmitter} from 'node:events'
-import {chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, closeSync, existsSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import Database from 'better-sqlite3'
 import {isUuid} from '../protocol/frame.js'
@@ -21,15 +21,18 @@ import {PeerlinkError} from '../protocol/errors.js'
  *   and their fsync in ~5 ms, against ~15 ms for queueing 1000 LMDB puts), and
  *   the node is CPU-bound.
  * Its cost: better-sqlite3 builds from source at `npm ci` (no prebuilt binary
- * is reachable here; python3, make and g++ are on the machine), and a commit
- * blocks the event loop for its fsync (measured ~0.1 ms here; on a slow disk
- * it is the disk's fsync time once per batch, not per message).
+ * is reachable here; python3, make and g++ are on the machine), and it is
+ * synchronous: with `synchronous=FULL` each commit would block the event
+ * loop for its fsync (0.1 ms on a quiet machine here, 2-3 ms while others
+ * used the disk), so the fsync runs on libuv's thread pool instead, see
+ * {@link Writer}.
  *
- * Durability: WAL journal with `synchronous=FULL`, so a commit is on disk
- * (fsync of the WAL) when it returns. Writes are batched: everything recorded
- * in one turn of the event loop is one transaction, one fsync, committed on
- * the next turn ({@link Writer}); a burst of 10 000 lines read from a pipe
- * is a handful of commits, not 10 000.
+ * Durability: WAL journal; a batch holding outbox records is fsynced before
+ * its messages go on the wire. Writes are batched: everything recorded in
+ * one turn of the event loop is one transaction committed on the next turn,
+ * and one fsync (off the main thread) covers every batch committed while the
+ * previous one ran ({@link Writer}); a burst of 10 000 lines read from a pipe
+ * is a handful of commits and fsyncs, not 10 000.
  */
 
 /** The database file in a node's or connect's state directory. */
@@ -41,10 +44,17 @@ const PID_FILE = 'pid'
 /** The schema this code writes; a newer one is refused rather than misread. */
 const SCHEMA_VERSION = 1
 
+/**
+ * Every table is keyed by something that grows (a sequence number, an
+ * expiry time) and has no other index: rows are added at the right edge of
+ * the B-tree and removed at the left, so a commit rewrites a page or two per
+ * table, not pages all over the file. Lookups by text or key are never made
+ * in SQL: the whole (small) state is read once at open and kept in memory.
+ */
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS outbox (
   seq INTEGER PRIMARY KEY,
-  text TEXT NOT NULL UNIQUE,
+  text TEXT NOT NULL,
   created_ms INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS owed (
@@ -53,10 +63,10 @@ CREATE TABLE IF NOT EXISTS owed (
   PRIMARY KEY (seq, peer)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seen (
-  key TEXT PRIMARY KEY,
-  expires_ms INTEGER NOT NULL
+  expires_ms INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  PRIMARY KEY (expires_ms, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS seen_by_expiry ON seen (expires_ms);
 `
 
 export interface StoreOptions {
@@ -100,7 +110,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
     this.file = file
     this.db = db
     this.id = id
-    this.writer = new Writer(db, (err, failing) => {
+    this.writer = new Writer(db, `${file}-wal`, (err, failing) => {
       if (failing) this.emit('problem', `state ${this.file}: ${describeSqliteError(err)}: new messages are kept in memory only until it can be written`)
       else this.emit('recovered', `state ${this.file}: writing again`)
     })
@@ -135,7 +145,6 @@ export class StateStore extends EventEmitter<StoreEvents> {
       db.pragma('locking_mode = EXCLUSIVE')
       db.pragma('journal_mode = WAL')
       db.exec('BEGIN EXCLUSIVE; COMMIT')
-      db.pragma('synchronous = FULL')
       const check = db.pragma('quick_check', {simple: true})
       if (check !== 'ok') throw new PeerlinkError('STATE_DAMAGED', damagedLine(file, String(check).split('\n')[0]))
       const version = Number(db.pragma('user_version', {simple: true}))
@@ -172,7 +181,8 @@ export class StateStore extends EventEmitter<StoreEvents> {
   /** Commits what is queued and closes the database (releasing the lock). */
   close(): void {
     if (!this.db.open) return
-    this.writer.flushNow()
+    this.writer.flushNow(true)
+    this.writer.close()
     if (this.identity) {
       try {
         unlinkSync(path.join(this.dir, PID_FILE))
@@ -190,73 +200,181 @@ export class StateStore extends EventEmitter<StoreEvents> {
 
 /**
  * Group commit: operations queued during one turn of the event loop run in
- * one transaction (one fsync) on the next, and their callbacks run in the
- * order they were queued. better-sqlite3 is synchronous, so while a commit
- * runs nothing else does; what arrives meanwhile is the next batch.
+ * one transaction on the next, and their callbacks run in the order they
+ * were queued. better-sqlite3 is synchronous, so the transaction itself runs
+ * on the main thread (a few microseconds per statement); what arrives
+ * meanwhile is the next batch.
+ *
+ * The fsync does not: the connection runs with `synchronous=NORMAL` (a
+ * commit is written to the WAL, which is safe from a process crash: it is in
+ * the kernel's page cache), and a batch holding an operation queued with
+ * `sync` (an outbox record, which goes on the wire once on disk) is made
+ * durable by an `fdatasync` of the WAL file on libuv's thread pool; its
+ * callbacks run when that returns. That is the fsync SQLite's
+ * `synchronous=FULL` would do after each commit, without blocking the node's
+ * event loop for it, and batches keep forming while it runs: one fsync is in
+ * flight at a time and covers every batch committed before it started.
+ * Checkpoints are SQLite's own business (with NORMAL it syncs the WAL before
+ * and the database after each one).
  */
 export class Writer {
   /** transactions committed, for the benchmark and the batching test */
   commits = 0
+  /** fsyncs of the WAL done for durable batches */
+  syncs = 0
   private ops: Array<() => void> = []
   private callbacks: Array<() => void> = []
+  private wantSync = false
   private scheduled: NodeJS.Immediate | undefined
+  /** callbacks of committed batches waiting for the fsync in flight, and those waiting for the next one */
+  private syncing: Array<() => void> | undefined
+  private nextSync: Array<() => void> | undefined
+  private walFd: number | undefined
   private failing = false
   private readonly idle = new Set<() => void>()
 
   constructor(
     private readonly db: Database.Database,
+    private readonly walFile: string,
     private readonly onTrouble: (err: unknown, failing: boolean) => void,
-  ) {}
-
-  /** Operations waiting for their commit. */
-  get queued(): number {
-    return this.ops.length + this.callbacks.length
+  ) {
+    db.pragma('synchronous = NORMAL')
   }
 
-  /** Queues `op` (a statement run) for the next commit; `done` runs after it (also when the commit failed: the caller goes on from memory). */
-  queue(op: (() => void) | undefined, done?: () => void): void {
+  /** Operations and callbacks waiting for their commit or their fsync. */
+  get queued(): number {
+    return this.ops.length + this.callbacks.length + (this.syncing?.length ?? 0) + (this.nextSync?.length ?? 0)
+  }
+
+  /**
+   * Queues `op` (a statement run) for the next commit; `done` runs after it
+   * (also when the commit failed: the caller goes on from memory). `sync`:
+   * the commit must be on disk (fsync) before `done` runs.
+   */
+  queue(op: (() => void) | undefined, done?: () => void, sync = false): void {
     if (op) this.ops.push(op)
+    if (sync) this.wantSync = true
     if (done) this.callbacks.push(done)
     // setImmediate, not a microtask: the renderers write the turn's output
     // first (they batch per setImmediate too, scheduled earlier), see Delivery
     this.scheduled ??= setImmediate(() => this.flushNow())
   }
 
-  /** Resolves once everything queued so far is committed. */
+  /** Resolves once everything queued so far is committed and, where asked, on disk. */
   flushed(): Promise<void> {
-    if (this.scheduled === undefined) return Promise.resolve()
+    if (this.isIdle()) return Promise.resolve()
     return new Promise((resolve) => this.idle.add(resolve))
   }
 
-  /** Commits what is queued now. */
-  flushNow(): void {
+  /** Commits what is queued now; with `wait` (at close) also makes it durable before returning. */
+  flushNow(wait = false): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled)
     this.scheduled = undefined
     const ops = this.ops
     const callbacks = this.callbacks
+    const sync = this.wantSync
     this.ops = []
     this.callbacks = []
+    this.wantSync = false
+    let committed = false
     if (ops.length > 0 && this.db.open) {
       try {
         this.db.transaction(() => {
           for (const op of ops) op()
         })()
         this.commits++
-        if (this.failing) {
-          this.failing = false
-          this.onTrouble(undefined, false)
-        }
+        committed = true
+        this.troubleOver()
       } catch (err) {
-        if (!this.failing) {
-          this.failing = true
-          this.onTrouble(err, true)
-        }
+        this.trouble(err)
       }
     }
-    for (const cb of callbacks) cb()
+    if (wait) {
+      // closing: make everything durable now, in order
+      const pending = [...(this.syncing ?? []), ...(this.nextSync ?? []), ...callbacks]
+      this.syncing = this.nextSync = undefined
+      if (committed || pending.length > 0) this.syncNow()
+      for (const cb of pending) cb()
+    } else if (committed && sync) {
+      ;(this.nextSync ??= []).push(...callbacks)
+      this.startSync()
+    } else if (this.syncing || this.nextSync) {
+      // keep the order: these wait behind the durable batches queued before them
+      ;(this.nextSync ??= []).push(...callbacks)
+    } else {
+      for (const cb of callbacks) cb()
+    }
+    this.wakeIfIdle()
+  }
+
+  private startSync(): void {
+    if (this.syncing || !this.nextSync) return
+    const fd = this.openWal()
+    const batch = this.nextSync
+    this.nextSync = undefined
+    this.syncing = batch
+    const done = (err: NodeJS.ErrnoException | null) => {
+      if (this.syncing !== batch) return // closed meanwhile: flushNow(true) ran them
+      this.syncing = undefined
+      if (err) this.trouble(err)
+      else this.syncs++
+      for (const cb of batch) cb()
+      this.startSync()
+      this.wakeIfIdle()
+    }
+    if (fd === undefined) return done(null)
+    fdatasync(fd, done)
+  }
+
+  private syncNow(): void {
+    const fd = this.openWal()
+    if (fd === undefined) return
+    try {
+      fdatasyncSync(fd)
+      this.syncs++
+    } catch (err) {
+      this.trouble(err)
+    }
+  }
+
+  /** The WAL file, opened once (it lives as long as the exclusive connection); undefined when there is none yet. */
+  private openWal(): number | undefined {
+    if (this.walFd !== undefined) return this.walFd
+    try {
+      this.walFd = openSync(this.walFile, 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.trouble(err)
+    }
+    return this.walFd
+  }
+
+  /** Closes the WAL file handle (after the last {@link flushNow}). */
+  close(): void {
+    if (this.walFd !== undefined) closeSync(this.walFd)
+    this.walFd = undefined
+  }
+
+  private isIdle(): boolean {
+    return this.scheduled === undefined && this.syncing === undefined && this.nextSync === undefined
+  }
+
+  private wakeIfIdle(): void {
+    if (!this.isIdle() || this.idle.size === 0) return
     const idle = [...this.idle]
     this.idle.clear()
     for (const wake of idle) wake()
+  }
+
+  private trouble(err: unknown): void {
+    if (this.failing) return
+    this.failing = true
+    this.onTrouble(err, true)
+  }
+
+  private troubleOver(): void {
+    if (!this.failing) return
+    this.failing = false
+    this.onTrouble(undefined, false)
   }
 }
 
