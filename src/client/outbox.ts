@@ -16,6 +16,8 @@ export interface Outbox {
   readonly location: string | undefined
   /** messages some peer still owes an acknowledgement for (not yet durable ones included) */
   readonly size: number
+  /** true while the store cannot be written (disk full...): some of `size` may exist only in memory */
+  readonly failing: boolean
   /**
    * Records `text` as owed by `peer` and calls `stored` once that record is
    * durable (at once in memory), in the order of the calls. When the store
@@ -48,6 +50,7 @@ export interface SeenLog {
 /** The outbox of `--ephemeral`: today's behaviour, what is owed lives as long as the process. */
 export class MemoryOutbox implements Outbox {
   readonly location = undefined
+  readonly failing = false
   /** text -> the peers that still owe its ok; Map order is the order of first sending */
   private readonly owed = new Map<string, Set<string>>()
 
@@ -93,7 +96,13 @@ export function resendingLine(count: number, from = 'the last run'): string {
   return `resending ${count} unacknowledged message${count === 1 ? '' : 's'} from ${from}`
 }
 
-/** The one line a sender says at exit when messages stay in its durable outbox. */
-export function keptLine(count: number, location: string): string {
-  return `${count} unacknowledged message${count === 1 ? '' : 's'} stay${count === 1 ? 's' : ''} in the outbox (${location}) and will be resent on the next start`
+/**
+ * The one line a sender says at exit when messages stay in its durable
+ * outbox; `failing`: the store could not be written lately, so it cannot
+ * promise that all of them are on disk.
+ */
+export function keptLine(count: number, location: string, failing = false): string {
+  const messages = `${count} unacknowledged message${count === 1 ? '' : 's'}`
+  if (failing) return `${messages}: the outbox (${location}) could not be written lately (see the error above), so those not yet on disk are lost now; the others will be resent on the next start`
+  return `${messages} stay${count === 1 ? 's' : ''} in the outbox (${location}) and will be resent on the next start`
 }

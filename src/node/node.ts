@@ -277,7 +277,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     await Promise.all([this.peers.close(reason), this.server.close(1001, 'going away')])
     const kept = this.store.size
     if (kept > 0 && this.store.location !== undefined) {
-      this.report({event: 'info', topic: 'outbox', msg: keptLine(kept, this.store.location), data: {kept, state: this.store.location}})
+      const failing = this.store.failing
+      this.report({event: 'info', topic: 'outbox', msg: keptLine(kept, this.store.location, failing), data: {kept, state: this.store.location, ...(failing ? {failing} : {})}})
     }
     this.report({event: 'stopped', code})
   }

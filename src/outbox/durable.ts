@@ -65,6 +65,10 @@ export class DurableOutbox implements Outbox {
     return this.rows.size
   }
 
+  get failing(): boolean {
+    return this.store.writer.failing
+  }
+
   add(text: string, peer: string, stored: () => void): void {
     const row = this.rows.get(text)
     if (row?.peers.has(peer)) {

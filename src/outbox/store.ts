@@ -41,6 +41,8 @@ export const STORE_FILE = 'peerlink.db'
 export const ID_FILE = 'id'
 /** Informational: the pid of the process that holds the directory, for the refusal line. */
 const PID_FILE = 'pid'
+/** After a failed write (disk full...), how long until the writer tries again by itself. */
+const WRITE_RETRY_MS = 1000
 /** The schema this code writes; a newer one is refused rather than misread. */
 const SCHEMA_VERSION = 1
 
@@ -111,7 +113,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
     this.db = db
     this.id = id
     this.writer = new Writer(db, `${file}-wal`, (err, failing) => {
-      if (failing) this.emit('problem', `state ${this.file}: ${describeSqliteError(err)}: new messages are kept in memory only until it can be written`)
+      if (failing) this.emit('problem', `state ${this.file}: ${describeSqliteError(err)}: messages go out from memory and are written when it can be (every second it tries again)`)
       else this.emit('recovered', `state ${this.file}: writing again`)
     })
   }
@@ -230,7 +232,9 @@ export class Writer {
   private syncing: Array<() => void> | undefined
   private nextSync: Array<() => void> | undefined
   private walFd: number | undefined
-  private failing = false
+  private retryTimer: NodeJS.Timeout | undefined
+  /** true while writes fail: what was queued since is kept and tried again */
+  failing = false
   private readonly idle = new Set<() => void>()
 
   constructor(
@@ -238,6 +242,7 @@ export class Writer {
     private readonly walFile: string,
     private readonly onTrouble: (err: unknown, failing: boolean) => void,
   ) {
+    // the fsync is ours (startSync); NORMAL still syncs around checkpoints
     db.pragma('synchronous = NORMAL')
   }
 
@@ -287,6 +292,9 @@ export class Writer {
         this.troubleOver()
       } catch (err) {
         this.trouble(err)
+        // the transaction was rolled back whole: try these again first, with what comes next
+        this.ops = [...ops, ...this.ops]
+        if (!wait) this.retryTimer ??= setTimeout(() => this.retry(), WRITE_RETRY_MS).unref()
       }
     }
     if (wait) {
@@ -305,6 +313,11 @@ export class Writer {
       for (const cb of callbacks) cb()
     }
     this.wakeIfIdle()
+  }
+
+  private retry(): void {
+    this.retryTimer = undefined
+    if (this.ops.length > 0) this.flushNow()
   }
 
   private startSync(): void {
@@ -350,6 +363,8 @@ export class Writer {
 
   /** Closes the WAL file handle (after the last {@link flushNow}). */
   close(): void {
+    clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     if (this.walFd !== undefined) closeSync(this.walFd)
     this.walFd = undefined
   }

@@ -32,7 +32,10 @@ export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => 
     async stop(code, reason = 'client stopped') {
       for (const text of link.abandon()) emit({event: 'message_failed', text, to: link.peerName, reason})
       await link.close(1001, 'going away')
-      if (outbox.size > 0 && outbox.location !== undefined) emit({event: 'info', topic: 'outbox', msg: keptLine(outbox.size, outbox.location), data: {kept: outbox.size, state: outbox.location}})
+      if (outbox.size > 0 && outbox.location !== undefined) {
+        const failing = outbox.failing
+        emit({event: 'info', topic: 'outbox', msg: keptLine(outbox.size, outbox.location, failing), data: {kept: outbox.size, state: outbox.location, ...(failing ? {failing} : {})}})
+      }
       emit({event: 'stopped', code})
     },
     report: emit,

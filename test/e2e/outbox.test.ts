@@ -181,6 +181,22 @@ describe('the durable outbox', () => {
     expect(empty.stderr).toMatch(/^error: state .* peerlink\.db is missing or empty, but id says this directory was used before/)
   })
 
+  it('a store that cannot be written (the file-size limit as a full disk) is one error line; the messages still go out from memory', async () => {
+    const rx = track(await startNode([RECEIVER, '--port', '0', '--no-repl', '--ephemeral'], sharedEnv()))
+    // a shell sets the limit (in 512-byte blocks) and execs node; node ignores SIGXFSZ, so writes past it fail with EFBIG
+    const limited = ['/bin/sh', '-c', 'ulimit -f 200 && exec "$@"', 'sh']
+    const tx = track(spawnCli(['start', SENDER, '--port', '0', '--peer', rx.url, '--grace', '0', '--json'], sharedEnv(), limited))
+    let input = ''
+    for (let i = 0; i < 3000; i++) input += `1 ${line(i)} ${'z'.repeat(100)}\n`
+    tx.proc.stdin.end(input)
+    expect(await tx.exited).toBe(0)
+    const errors = events(tx.stdout()).filter((e) => e.event === 'error')
+    expect(errors).toHaveLength(1)
+    expect(errors[0].msg).toMatch(/^state .*peerlink\.db: SQLITE_(FULL|IOERR\w*): .*: messages go out from memory and are written when it can be/)
+    await showed(rx, `${line(2999)} ${'z'.repeat(100)}`)
+    expect(shown(rx).texts).toHaveLength(3000)
+  })
+
   it('send keeps an unacknowledged message, and the next send to that URL sends it first', async () => {
     const env = sharedEnv()
     const port = await freePort()

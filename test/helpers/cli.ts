@@ -49,9 +49,14 @@ export interface Spawned {
   kill: (signal?: NodeJS.Signals) => void
 }
 
-/** Spawns the built CLI (`bin/run.js`) with `args`. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Spawned {
-  const proc = spawn(process.execPath, [RUN, ...args], {env, stdio: 'pipe'})
+/**
+ * Spawns the built CLI (`bin/run.js`) with `args`; `launcher` runs it through
+ * another command first (e.g. a shell setting a resource limit, which ends
+ * with `exec "$@"`).
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv(), launcher: string[] = []): Spawned {
+  const [cmd, ...pre] = [...launcher, process.execPath]
+  const proc = spawn(cmd, [...pre, RUN, ...args], {env, stdio: 'pipe'})
   let out = ''
   let err = ''
   const waiters = new Set<() => void>()
