@@ -107,7 +107,6 @@ export function stateFlags(where: string) {
     ephemeral: Flags.boolean({
       description: 'keep nothing on disk: unacknowledged messages live only as long as this process',
       default: false,
-      exclusive: ['state'],
     }),
   }
 }
