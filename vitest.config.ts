@@ -8,5 +8,8 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // End-to-end files mostly wait on sockets and child processes, not the
+    // CPU: a few at a time keep two cores busy (vitest's default here is one).
+    maxWorkers: 4,
   },
 })

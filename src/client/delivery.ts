@@ -13,7 +13,7 @@ export interface DeliveryOptions {
 }
 
 /**
- * Being a final receiver (DESIGN §2): a message is shown once and
+ * Being a final receiver (docs/protocol.md §4): a message is shown once and
  * acknowledged after the ack delay; a resend seen within the TTL is a repeat,
  * acknowledged again at once (its delay was served the first time; waiting
  * again could outlast the sender's timeout forever). Owns the timers of the

@@ -2,7 +2,7 @@ import {EventEmitter} from 'node:events'
 import {randomUUID} from 'node:crypto'
 import WebSocket from 'ws'
 import {backoffMs, LINK_BACKOFF} from '../protocol/backoff.js'
-import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, PING_INTERVAL_MS} from '../protocol/defaults.js'
+import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {decodeFrame, encodeFrame, PEERLINK_HEADER, type Hello} from '../protocol/frame.js'
 import {closeGracefully} from './close.js'
 import {Delivery} from './delivery.js'
@@ -47,6 +47,10 @@ export interface LinkOptions extends DialOptions {
   outbox?: Outbox
   /** what this side has shown of what it received, beyond this process (see Delivery) */
   seenLog?: SeenLog
+  /** ping the server this often (default 15 s)... */
+  pingIntervalMs?: number
+  /** ...and drop the socket when nothing was heard for this long (default 30 s) */
+  deadAfterMs?: number
 }
 
 export interface LinkEvents {
@@ -108,7 +112,7 @@ export class Link extends EventEmitter<LinkEvents> {
   /** messages this link took from the outbox at its start (an earlier run's, or a dropped link's) */
   readonly resumed: number
 
-  private readonly opts: LinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number}
+  private readonly opts: LinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number; pingIntervalMs: number; deadAfterMs: number}
   private current: LinkState = 'idle'
   private ws: WebSocket | undefined
   private readonly pending = new Map<string, Pending>()
@@ -127,7 +131,14 @@ export class Link extends EventEmitter<LinkEvents> {
 
   constructor(opts: LinkOptions) {
     super()
-    this.opts = {graceMs: 0, ackTimeoutMs: ACK_TIMEOUT_MS_DEFAULT, welcomeWaitMs: WELCOME_WAIT_MS, ...opts}
+    this.opts = {
+      graceMs: 0,
+      ackTimeoutMs: ACK_TIMEOUT_MS_DEFAULT,
+      welcomeWaitMs: WELCOME_WAIT_MS,
+      pingIntervalMs: PING_INTERVAL_MS,
+      deadAfterMs: DEAD_AFTER_MS,
+      ...opts,
+    }
     this.url = opts.url
     this.id = opts.hello.id ?? randomUUID()
     this.peerKey = outboxKey(opts.url)
@@ -290,7 +301,7 @@ export class Link extends EventEmitter<LinkEvents> {
       this.enter('welcoming')
       this.lastSeenMs = Date.now()
       // a peer that vanished without closing (power cut, cable) is found by ping/pong
-      this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now()), PING_INTERVAL_MS)
+      this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now(), this.opts.deadAfterMs), this.opts.pingIntervalMs)
       this.pingTimer.unref()
       ws.send(encodeFrame({verb: 'hello', hello: {...this.opts.hello, id: this.opts.hello.id ?? this.id}}))
       // A peerlink node answers the hello at once: wait for its welcome, so that

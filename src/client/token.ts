@@ -30,7 +30,7 @@ export function tokenFilePath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The shared token, in the order DESIGN §6 gives: `--token`, env
+ * The shared token, in the order docs/protocol.md §6 and the README give: `--token`, env
  * `PEERLINK_TOKEN`, then the token file. With `create`, a missing file is made
  * (mode 0600, 32 random bytes in hex); without it, a missing file means no
  * token. Nodes, their peer links and every client command call this, so they

@@ -7,6 +7,7 @@ import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
 import {createGuards} from '../http/auth.js'
 import {PeerNode} from '../node/node.js'
+import {MAX_PENDING_PER_CONNECTION_DEFAULT} from '../node/relaying.js'
 import {GRACE_MS_DEFAULT, HOST_DEFAULT, MAX_PAYLOAD_BYTES_DEFAULT, PORT_DEFAULT} from '../protocol/defaults.js'
 import {REGISTRY_TTL_MS_DEFAULT, REGISTRY_TTL_MS_MIN} from '../registry/table.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -26,6 +27,8 @@ The node waits --grace before its first dial, retries until the peer is up, and 
 
 Every message is written to the node's outbox on disk before it goes out and stays there until each peer acknowledged it: a node killed or restarted with the same NAME (or --state DIR) resends what was not acknowledged. The outbox is in $XDG_STATE_HOME/peerlink/NAME (~/.local/state/peerlink/NAME); one process at a time may use it. --ephemeral keeps everything in memory instead.
 
+Every node serves a web console at http(s)://HOST:PORT/ (it asks for the token once, or takes ?token= and drops it from the address bar) and Prometheus metrics at GET /metrics (token-protected unless --metrics-public).
+
 Without NAME: in a terminal it asks for name, port and peer; from a pipe the node is named after the host.`
 
   static override examples = [
@@ -34,6 +37,8 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Send one message from a script, wait for its acknowledgement', command: "printf '1 hello\\n' | <%= config.bin %> <%= command.id %> A --grace 0"},
     {description: 'A relay server with no peer, events as NDJSON', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --json'},
     {description: 'Serve https:// and wss:// with a certificate', command: '<%= config.bin %> <%= command.id %> relay --port 9443 --no-repl --tls-cert cert.pem --tls-key key.pem'},
+    {description: 'Watch the node in a browser: open the console with the token, which the page then drops from the address bar', command: 'xdg-open "http://127.0.0.1:8080/?token=$(cat ~/.config/peerlink/token)"'},
+    {description: 'Let Prometheus scrape /metrics without the token', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --metrics-public'},
     {description: 'Join the registry of the node on 9000 and link to every node listed there', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --registry http://127.0.0.1:9000'},
   ]
 
@@ -50,6 +55,12 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     'ack-timeout': ackTimeoutFlag('resend a message not acknowledged within this time'),
     'ack-delay': ackDelayFlag('delay before this node answers "ok Y" for a message delivered to it'),
     'drain-timeout': drainTimeoutFlag(),
+    'max-pending': Flags.integer({
+      description: `messages one client connection may have waiting for their ok; past it the node answers "error" and does not forward (default ${MAX_PENDING_PER_CONNECTION_DEFAULT})`,
+      min: 1,
+      default: MAX_PENDING_PER_CONNECTION_DEFAULT,
+      env: 'PEERLINK_MAX_PENDING',
+    }),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({
       description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
@@ -61,6 +72,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
     'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    'metrics-public': Flags.boolean({description: 'serve GET /metrics (Prometheus) without the token; every other route but /healthz and the console page still needs it', default: false}),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
@@ -77,7 +89,12 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
     // The node makes the token file when missing; its peer links send the same token.
     const dialOptions = clientOptions({token: flags.token, ca: flags.ca, insecure: flags.insecure}, true)
-    const guards = createGuards({token: flags.auth ? dialOptions.token : undefined, tls: tls !== undefined, allowedOrigins: flags['allow-origin'] ?? []})
+    const guards = createGuards({
+      token: flags.auth ? dialOptions.token : undefined,
+      tls: tls !== undefined,
+      allowedOrigins: flags['allow-origin'] ?? [],
+      metricsPublic: flags['metrics-public'],
+    })
     let name = flags.name ?? args.name
     let port = flags.port
     let peers = flags.peer
@@ -104,6 +121,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       ackTimeoutMs: flags['ack-timeout'],
       ackDelayMs: flags['ack-delay'],
       maxPayloadBytes: flags['max-payload'],
+      maxPendingPerConnection: flags['max-pending'],
       token: dialOptions.token,
       ca: dialOptions.ca,
       insecure: dialOptions.insecure,

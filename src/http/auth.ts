@@ -1,8 +1,10 @@
 import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
+import {isConsoleAsset} from './console.js'
+import {METRICS_PATH} from './metrics.js'
 import {sendError, type Refusal} from './respond.js'
 
-/** Routes anyone may call without the token. */
+/** Routes anyone may call without the token (and the console's static files, which hold no data). */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz'])
 
 export interface GuardOptions {
@@ -12,6 +14,8 @@ export interface GuardOptions {
   tls: boolean
   /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000` */
   allowedOrigins: readonly string[]
+  /** serve {@link METRICS_PATH} without the token (`--metrics-public`) */
+  metricsPublic?: boolean
 }
 
 export interface Guards {
@@ -104,7 +108,8 @@ export function createGuards(opts: GuardOptions): Guards {
       return undefined
     },
     guardRequest(req, res) {
-      if (PUBLIC_PATHS.has(pathOf(req.url))) return false
+      const path = pathOf(req.url)
+      if (PUBLIC_PATHS.has(path) || isConsoleAsset(path) || (opts.metricsPublic && path === METRICS_PATH)) return false
       const auth = authFailure(req, opts.token, false)
       if (!auth) return false
       res.setHeader('www-authenticate', 'Bearer realm="peerlink"')

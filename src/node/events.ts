@@ -13,8 +13,16 @@ export type NodeEvent =
   | {event: 'message_sent'; text: string; to: string; attempt: number}
   | {event: 'message_acked'; text: string; to: string; rtt_ms: number}
   | {event: 'message_failed'; text: string; to: string; reason: string}
-  | {event: 'error'; msg: string}
+  | {event: 'error'; msg: string; kind?: ErrorKind}
   | {event: 'info'; topic: string; msg?: string; data?: unknown}
   | {event: 'stopped'; code: number}
 
 export type NodeEventName = NodeEvent['event']
+
+/**
+ * What an `error` event is about, for counting (`peerlink_errors_total{kind}`):
+ * `bad_frame` a frame this node refused, `remote` an `error` frame a client or
+ * peer sent, `accept` connections refused at the open-file limit, `registry`
+ * trouble with the registry.
+ */
+export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry'

@@ -23,7 +23,7 @@ export function reportLinkEvents(link: Link, report: (ev: NodeEvent) => void): v
   link.on('sent', ({text, attempt}) => report({event: 'message_sent', text, to: peer(), attempt}))
   link.on('acked', ({text, rttMs}) => report({event: 'message_acked', text, to: peer(), rtt_ms: rttMs}))
   link.on('received', ({text, repeat}) => report({event: 'message_received', from: peer(), text, ...(repeat ? {repeat} : {})}))
-  link.on('server_error', ({text}) => report({event: 'error', msg: `${peer()} says: ${text}`}))
+  link.on('server_error', ({text}) => report({event: 'error', msg: `${peer()} says: ${text}`, kind: 'remote'}))
   link.on('gave_up', ({reason, pending}) => {
     for (const text of pending) report({event: 'message_failed', text, to: peer(), reason})
   })

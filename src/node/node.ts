@@ -17,6 +17,7 @@ import {Peers, type PeerInfo} from './peers.js'
 import {ClientRelay, type Endpoint, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
 import {Conn, NodeServer, type Role} from './server.js'
+import {serveConsoleAndMetrics} from './web.js'
 
 export type {PeerInfo} from './peers.js'
 
@@ -73,7 +74,7 @@ export const NODE_DEFAULTS = {
   maxPayloadBytes: D.MAX_PAYLOAD_BYTES_DEFAULT,
 } as const
 
-/** `GET /stats` (DESIGN §4). */
+/** `GET /stats` (docs/protocol.md §5). */
 export interface NodeStats {
   name: string
   connections: number
@@ -148,11 +149,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         open: (conn) => this.onOpen(conn),
         hello: (conn, previousRole, previousId) => this.onHello(conn, previousRole, previousId),
         frame: (conn, frame) => this.onFrame(conn, frame),
-        invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`}),
+        invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`, kind: 'bad_frame'}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
-        acceptFailed: (msg) => this.report({event: 'error', msg}),
+        acceptFailed: (msg) => this.report({event: 'error', msg, kind: 'accept'}),
       },
     )
+    serveConsoleAndMetrics(this)
   }
 
   /** The port the node listens on, once started. */
@@ -203,7 +205,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         learnedUrls: () => this.peers.learnedUrls(),
         fixedUrls: () => fixed,
         info: (msg) => this.report({event: 'info', topic: 'registry', msg}),
-        error: (msg) => this.report({event: 'error', msg}),
+        error: (msg) => this.report({event: 'error', msg, kind: 'registry'}),
       },
     )
     this.discovery = discovery
@@ -324,7 +326,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         if (conn.role === 'client') this.relay.ok(conn, frame.text)
         return
       case 'error':
-        this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`})
+        this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`, kind: 'remote'})
         return
       case 'res':
         // an answer nobody waits for any more (timed out) is dropped quietly

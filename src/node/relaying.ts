@@ -36,7 +36,7 @@ export interface ClientRelayOptions<E extends Endpoint> {
 }
 
 /**
- * The relay for client connections (DESIGN §2): `message X` from a client is
+ * The relay for client connections (docs/protocol.md §3): `message X` from a client is
  * forwarded to a uniformly random open connection and its origin remembered;
  * `ok X` from a receiver goes to every origin waiting for X; a receiver that
  * closes before answering hands its messages on. Peer nodes' links are never

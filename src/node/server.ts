@@ -103,6 +103,16 @@ export interface ServerHandlers {
   acceptFailed?(msg: string): void
 }
 
+/**
+ * A WebSocket endpoint besides `/ws` (the console's event stream): it gets the
+ * upgrades of its path once `checkUpgrade` passed them, and is closed with the
+ * server. Its connections are not relay connections.
+ */
+export interface UpgradeEndpoint {
+  handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void
+  close(code: number, reason: string): Promise<void>
+}
+
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
 
@@ -116,6 +126,7 @@ export class NodeServer {
   private readonly wss: WebSocketServer
   /** the open connections, by the id the server settled */
   private readonly conns = new Map<string, Conn>()
+  private readonly endpoints = new Map<string, UpgradeEndpoint>()
   private pingTimer: NodeJS.Timeout | undefined
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
 
@@ -170,6 +181,12 @@ export class NodeServer {
     return this.conns.get(id)
   }
 
+  /** Routes upgrades of `path` (after the same `checkUpgrade` as `/ws`) to `endpoint`. */
+  addEndpoint(path: string, endpoint: UpgradeEndpoint): void {
+    if (path === WS_PATH || this.endpoints.has(path)) throw new Error(`a WebSocket endpoint at ${path} exists already`)
+    this.endpoints.set(path, endpoint)
+  }
+
   /** Starts listening; resolves with the bound port. A port in use is a PeerlinkError naming it. */
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
@@ -219,7 +236,10 @@ export class NodeServer {
   /** Closes every connection with `code` and stops listening. */
   async close(code = 1001, reason = 'going away'): Promise<void> {
     clearInterval(this.pingTimer)
-    await Promise.all([...this.conns.values()].map((conn) => closeGracefully(conn.ws, code, reason)))
+    await Promise.all([
+      ...[...this.conns.values()].map((conn) => closeGracefully(conn.ws, code, reason)),
+      ...[...this.endpoints.values()].map((e) => e.close(code, reason)),
+    ])
     await new Promise<void>((resolve) => {
       this.http.close(() => resolve())
       this.http.closeAllConnections()
@@ -229,9 +249,11 @@ export class NodeServer {
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
     const path = (req.url ?? '/').split('?')[0]
-    if (path !== WS_PATH) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
+    const endpoint = this.endpoints.get(path)
+    if (path !== WS_PATH && !endpoint) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
     const refusal = this.opts.checkUpgrade?.(req)
     if (refusal) return refuse(socket, refusal)
+    if (endpoint) return endpoint.handleUpgrade(req, socket, head)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
   }
 

@@ -18,7 +18,7 @@ export interface BackoffOptions {
   jitter: 'half' | 'full'
 }
 
-/** The backoff of DESIGN §2 for links: 100 ms doubling to 5 s, upper-half jitter. */
+/** The backoff of docs/protocol.md §4 for links: 100 ms doubling to 5 s, upper-half jitter. */
 export const LINK_BACKOFF: BackoffOptions = {minMs: 100, maxMs: 5000, jitter: 'half'}
 
 /**

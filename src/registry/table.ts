@@ -40,7 +40,7 @@ export interface ClientEntry {
   registered: boolean
 }
 
-/** The JSON shape of one entry in `GET /clients` (DESIGN §4). */
+/** The JSON shape of one entry in `GET /clients` (docs/protocol.md §5). */
 export interface EntryJson {
   ip: string
   port: number

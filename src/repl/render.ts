@@ -101,7 +101,7 @@ export class TextRenderer implements Renderer {
         if (ev.role === 'node') return this.line(`peer ${ev.name} hung up (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
         return this.fold('disconnected', () => `client ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
       case 'message_received':
-        // a resend was acknowledged again at once; it was shown the first time (DESIGN §2: shown once)
+        // a resend was acknowledged again at once; it was shown the first time (docs/protocol.md §4: shown once)
         if (ev.repeat) return
         return this.line(`${c.cyan(ev.from)}: ${ev.text}`)
       case 'message_relayed':

@@ -1,66 +1,111 @@
 import {createHash} from 'node:crypto'
 import net from 'node:net'
-import {describe, expect, it} from 'vitest'
-import {startNode} from '../helpers/cli.js'
+import {afterEach, describe, expect, it} from 'vitest'
+import {Link} from '../../src/client/link.js'
+import {NodeServer, type Conn, type ServerHandlers} from '../../src/node/server.js'
+
+/**
+ * Dead connections are found by ping/pong. In production the intervals are
+ * 15 s / 30 s; these tests run the real server and link in-process on port 0
+ * with intervals of a few hundred milliseconds, against real sockets that
+ * complete the WebSocket handshake and then go silent.
+ */
 
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
-// ping every 15 s, gone after 30 s: a silent peer is dropped within 45 s
-const DETECTION_CEILING_MS = 60_000
+const PING_MS = 100
+const DEAD_MS = 300
 
-describe.concurrent('dead connections are found by ping/pong (real time, ~45 s)', () => {
-  it('the node drops an inbound connection that upgraded and then went silent', async () => {
-    const node = await startNode(['watcher', '--port', '0', '--no-repl', '--no-auth'])
-    try {
-      const socket = net.connect(node.port, '127.0.0.1')
-      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
-      socket.on('error', () => {})
-      socket.resume() // read (and drop) the 101 and the pings, so the server's close is seen
-      // a WebSocket client that completes the handshake, then never answers a ping
-      socket.write(
-        `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${node.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-          `Sec-WebSocket-Key: ${Buffer.from('sixteen-byte-key').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
-      )
-      await node.waitForOutput(/"event":"client_connected"/)
-      await node.waitForOutput(/"event":"client_disconnected"[^\n]*"code":1006/, DETECTION_CEILING_MS)
-      await closed
-      expect(await (await fetch(`http://127.0.0.1:${node.port}/stats`)).json()).toMatchObject({connections: 0, pending: 0})
-    } finally {
-      node.kill()
-    }
-  }, 90_000)
+const cleanup: Array<() => unknown> = []
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c()
+})
 
-  it("a node's link notices a peer that went silent and dials again", async () => {
+/** A NodeServer whose handlers only record opens and closes. */
+async function recordingServer(): Promise<{server: NodeServer; port: number; closed: Promise<{conn: Conn; code: number}>}> {
+  let onClosed: (v: {conn: Conn; code: number}) => void = () => {}
+  const closed = new Promise<{conn: Conn; code: number}>((resolve) => (onClosed = resolve))
+  const handlers: ServerHandlers = {
+    request: (_req, res) => res.end(),
+    open: () => {},
+    hello: () => {},
+    frame: () => {},
+    invalid: () => {},
+    close: (conn, code) => onClosed({conn, code}),
+  }
+  const server = new NodeServer({name: 'watcher', host: '127.0.0.1', port: 0, maxPayloadBytes: 1 << 20, pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS}, handlers)
+  const port = await server.listen()
+  cleanup.push(() => server.close())
+  return {server, port, closed}
+}
+
+describe('dead connections are found by ping/pong', () => {
+  it('the server drops an inbound connection that upgraded and then went silent', async () => {
+    const {server, port, closed} = await recordingServer()
+    const socket = net.connect(port, '127.0.0.1')
+    cleanup.push(() => socket.destroy())
+    const socketClosed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+    socket.on('error', () => {})
+    let received = ''
+    // read (and keep) the 101 and the pings, so the server's close is seen; answer nothing
+    socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
+    socket.write(
+      `GET /ws HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+        `Sec-WebSocket-Key: ${Buffer.from('sixteen-byte-key').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+    )
+    const {code} = await closed
+    await socketClosed
+    expect(received).toMatch(/^HTTP\/1\.1 101/)
+    // a ping frame (opcode 0x9, FIN set) reached the silent client before it was dropped
+    expect(received).toContain('\x89')
+    expect(code).toBe(1006)
+    expect(server.connectionCount).toBe(0)
+  })
+
+  it('the server keeps a connection that answers pings, however long it says nothing', async () => {
+    const {server, port} = await recordingServer()
+    const {default: WebSocket} = await import('ws')
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`)
+    cleanup.push(() => ws.terminate())
+    let pings = 0
+    ws.on('ping', () => pings++)
+    await new Promise((resolve) => ws.once('open', resolve))
+    // wait for enough pings to span several dead-after periods (ws answers each with a pong)
+    await new Promise<void>((resolve) => ws.on('ping', () => pings >= (3 * DEAD_MS) / PING_MS && resolve()))
+    expect(ws.readyState).toBe(WebSocket.OPEN)
+    expect(server.connectionCount).toBe(1)
+  })
+
+  it("a link notices a peer that went silent and dials again", async () => {
     let upgrades = 0
+    let secondUpgrade: () => void = () => {}
+    const dialedTwice = new Promise<void>((resolve) => (secondUpgrade = resolve))
     // a "peer" that accepts the upgrade and then answers nothing, not even pongs
     const silent = net.createServer((socket) => {
       socket.on('error', () => {})
       socket.once('data', (req) => {
         const key = /Sec-WebSocket-Key: (\S+)/i.exec(req.toString())?.[1] ?? ''
         const accept = createHash('sha1').update(key + WS_GUID).digest('base64')
-        upgrades++
         socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`)
+        if (++upgrades === 2) secondUpgrade()
       })
     })
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    cleanup.push(() => new Promise((resolve) => silent.close(resolve)))
+    cleanup.push(() => {
+      for (const s of sockets) s.destroy()
+    })
+    const sockets: net.Socket[] = []
+    silent.on('connection', (s) => sockets.push(s))
     const port = (silent.address() as net.AddressInfo).port
-    const node = await startNode(['dialer', '--port', '0', '--no-repl', '--no-auth', '--grace', '0', '--peer', `ws://127.0.0.1:${port}/ws`])
-    try {
-      await node.waitForOutput(/"event":"peer_connected"/)
-      await node.waitForOutput(/"event":"peer_disconnected"[^\n]*"reason":"closed 1006/, DETECTION_CEILING_MS)
-      await new Promise<void>((resolve, reject) => {
-        const deadline = setTimeout(() => reject(new Error('no second dial')), 10_000)
-        const check = setInterval(() => {
-          if (upgrades >= 2) {
-            clearInterval(check)
-            clearTimeout(deadline)
-            resolve()
-          }
-        }, 50)
-      })
-      expect(upgrades).toBeGreaterThanOrEqual(2)
-    } finally {
-      node.kill()
-      silent.close()
-    }
-  }, 90_000)
+    const link = new Link({url: `ws://127.0.0.1:${port}/ws`, hello: {name: 'dialer', role: 'node'}, pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS})
+    cleanup.push(() => link.close())
+    const downs: Array<{code: number}> = []
+    link.on('down', (d) => downs.push(d))
+    const up = new Promise((resolve) => link.once('up', resolve))
+    link.start()
+    await up
+    await dialedTwice
+    expect(downs[0]?.code).toBe(1006)
+    expect(upgrades).toBe(2)
+  })
 })

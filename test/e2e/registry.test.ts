@@ -37,6 +37,9 @@ async function call(method: string, url: string, body?: unknown): Promise<{statu
   return {status: res.status, json: await res.json()}
 }
 
+/** Registrations outlive any slow test step: pruning is tested on its own, with a short TTL. */
+const NO_PRUNING = ['--registry-ttl', '1h']
+
 /** Polls `check` every 100 ms until it returns true (fails after `timeoutMs`). */
 async function until(check: () => Promise<boolean> | boolean, timeoutMs = 15_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs
@@ -57,7 +60,7 @@ async function helloClient(url: string, name: string): Promise<{client: TestClie
 
 describe('name server', () => {
   it('answers the seed examples with the documented shapes', async () => {
-    const r = await node(['R', '--port', '0', '--no-repl'])
+    const r = await node(['R', '--port', '0', '--no-repl', ...NO_PRUNING])
     const reg = await call('POST', `${r.base}/client`, SEED)
     expect(reg.status).toBe(200)
     expect(Object.keys(reg.json)).toEqual(['id'])
@@ -87,7 +90,7 @@ describe('name server', () => {
   })
 
   it('refuses bad bodies with 400 naming the field, and unknown ids with 404', async () => {
-    const r = await node(['R', '--port', '0', '--no-repl'])
+    const r = await node(['R', '--port', '0', '--no-repl', ...NO_PRUNING])
     const badPort = await call('POST', `${r.base}/client`, {...SEED, port: 'x'})
     expect(badPort.status).toBe(400)
     expect(badPort.json).toEqual({error: true, msg: expect.stringContaining('"port"')})
@@ -131,7 +134,7 @@ describe('name server', () => {
 
 describe('reverse commands', () => {
   it("GET /clients/:id/system-time returns the client's own time", async () => {
-    const r = await node(['R', '--port', '0', '--no-repl'])
+    const r = await node(['R', '--port', '0', '--no-repl', ...NO_PRUNING])
     const link = new Link({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
     closers.push(() => link.close())
     const up = new Promise((resolve) => link.once('up', resolve))

@@ -15,7 +15,8 @@ async function openClients(url: string, n: number): Promise<TestClient[]> {
 
 afterEach(async () => {
   await Promise.all(opened.splice(0).map((c) => c.close()))
-  await waitForZeroState()
+  // every test leaves the node as it found it: no connection, nothing pending
+  expect(await waitForZeroState()).toMatchObject({connections: 0, pending: 0})
 })
 
 async function stats(): Promise<Record<string, number>> {

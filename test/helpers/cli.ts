@@ -1,33 +1,21 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
-import {afterAll, afterEach} from 'vitest'
-import {mkdtempSync, rmSync} from 'node:fs'
+import {afterEach} from 'vitest'
+import {tempDir} from './temp.js'
 import net from 'node:net'
-import os from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 export const RUN = path.join(ROOT, 'bin', 'run.js')
 
-/** One folder per test file for every config and state folder it makes, removed after the file's tests. */
-let tempRoot: string | undefined
-function testTempRoot(): string {
-  tempRoot ??= mkdtempSync(path.join(os.tmpdir(), 'peerlink-test-'))
-  return tempRoot
-}
-afterAll(() => {
-  if (tempRoot !== undefined) rmSync(tempRoot, {recursive: true, force: true})
-  tempRoot = undefined
-})
-
-/** A fresh config folder, so tests never read or write the user's token file. */
+/** A fresh config folder, so tests never read or write the user's token file; removed when the test file ends. */
 export function tempConfigHome(): string {
-  return mkdtempSync(path.join(testTempRoot(), 'config-'))
+  return tempDir('peerlink-test-')
 }
 
 /** A fresh folder for XDG_STATE_HOME, so tests never touch the user's outboxes and never share one by accident. */
 export function tempStateHome(): string {
-  return mkdtempSync(path.join(testTempRoot(), 'state-'))
+  return tempDir('peerlink-state-')
 }
 
 /** Environment for a spawned CLI: isolated config and state folders, no colour, plus `extra`. */

@@ -1,7 +1,6 @@
 import {execFileSync} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
+import {tempDir} from './temp.js'
 
 export interface TestCert {
   dir: string
@@ -15,7 +14,7 @@ export interface TestCert {
  * CA a client passes with --ca.
  */
 export function makeCert(): TestCert {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'peerlink-tls-'))
+  const dir = tempDir('peerlink-tls-')
   const cert = path.join(dir, 'cert.pem')
   const key = path.join(dir, 'key.pem')
   execFileSync(

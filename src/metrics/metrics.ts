@@ -1,0 +1,168 @@
+import type {Server, Socket} from 'node:net'
+import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
+import type {NodeEvent} from '../node/events.js'
+
+/** The node's figures the gauges read at scrape time (what `GET /stats` answers). */
+export interface GaugeSource {
+  stats(): {name: string; connections: number; peers: number; pending: number; outbox: number; clients: number}
+}
+
+/** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
+export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'other'] as const
+
+/** Upper bounds of the ack latency buckets, in seconds: 1 ms to 30 s (the ack timeout is 5 s by default). */
+export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/**
+ * A node's Prometheus registry: gauges read from its stats at scrape time,
+ * counters fed by its events, bytes in and out of its sockets, and the
+ * default process metrics (`process_*`, `nodejs_*`).
+ *
+ * Counting is a plain `n++` per event: the relay emits one event per relayed
+ * message, and prom-client's `inc()` hashes labels and allocates a result, so
+ * the counters keep plain numbers and hand prom-client the difference when
+ * scraped.
+ */
+export class NodeMetrics {
+  readonly registry = new Registry()
+
+  private relayed = 0
+  private received = 0
+  private sent = 0
+  private resent = 0
+  private acked = 0
+  private failed = 0
+  private readonly errors: Counter<'kind'>
+  private readonly ackLatency: Histogram
+  /** sockets open now, and the bytes of those that closed */
+  private readonly sockets = new Set<Socket>()
+  private closedBytesIn = 0
+  private closedBytesOut = 0
+
+  constructor(source: GaugeSource) {
+    const registers = [this.registry]
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read())
+        },
+      })
+    gauge('peerlink_connections', 'open WebSocket connections to /ws (clients and peer links)', () => source.stats().connections)
+    gauge('peerlink_peers_up', "this node's outbound peer links that are up", () => source.stats().peers)
+    gauge('peerlink_relay_pending', 'relayed messages waiting for their ok', () => source.stats().pending)
+    gauge('peerlink_outbox', "this node's own messages not yet acknowledged by every peer", () => source.stats().outbox)
+    gauge('peerlink_clients', 'entries in the client table (registrations and live connections)', () => source.stats().clients)
+    new Gauge({
+      name: 'peerlink_node_info',
+      help: 'always 1; the node name as a label',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        this.reset()
+        this.set({name: source.stats().name}, 1)
+      },
+    })
+
+    const counter = (name: string, help: string, read: () => number) => {
+      let exported = 0
+      return new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const n = read()
+          if (n > exported) this.inc(n - exported)
+          exported = n
+        },
+      })
+    }
+    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => this.relayed)
+    counter('peerlink_messages_received_total', 'messages delivered to this node by its peers (resends included)', () => this.received)
+    counter('peerlink_messages_sent_total', "this node's own messages put on a peer link (resends included)", () => this.sent)
+    counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
+    counter('peerlink_messages_acked_total', "this node's own messages acknowledged by a peer", () => this.acked)
+    counter('peerlink_messages_failed_total', "this node's own messages given up unacknowledged", () => this.failed)
+    counter('peerlink_received_bytes_total', "bytes read from connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().in)
+    counter('peerlink_sent_bytes_total', "bytes written to connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().out)
+
+    this.errors = new Counter({name: 'peerlink_errors_total', help: 'error events by kind', labelNames: ['kind'], registers})
+    for (const kind of ERROR_KINDS) this.errors.inc({kind}, 0)
+    this.ackLatency = new Histogram({
+      name: 'peerlink_ack_latency_seconds',
+      help: "time from first sending an own message to its acknowledgement",
+      buckets: ACK_LATENCY_BUCKETS_S,
+      registers,
+    })
+    collectDefaultMetrics({register: this.registry})
+  }
+
+  /** Counts one node event. */
+  event(ev: NodeEvent): void {
+    switch (ev.event) {
+      case 'message_relayed':
+        this.relayed++
+        return
+      case 'message_received':
+        this.received++
+        return
+      case 'message_sent':
+        this.sent++
+        if (ev.attempt > 1) this.resent++
+        return
+      case 'message_acked':
+        this.acked++
+        this.ackLatency.observe(ev.rtt_ms / 1000)
+        return
+      case 'message_failed':
+        this.failed++
+        return
+      case 'error':
+        this.errors.inc({kind: ev.kind ?? 'other'})
+        return
+      default:
+    }
+  }
+
+  /** Client messages relayed so far (the console's chart reads it). */
+  get relayedTotal(): number {
+    return this.relayed
+  }
+
+  /**
+   * Counts the bytes of every socket `server` accepts. Node keeps the counts
+   * per socket anyway; this only remembers the open sockets and adds up the
+   * closed ones, so it costs nothing per frame.
+   */
+  watchSockets(server: Server): void {
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket)
+      socket.once('close', () => {
+        this.sockets.delete(socket)
+        this.closedBytesIn += socket.bytesRead
+        this.closedBytesOut += socket.bytesWritten
+      })
+    })
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  metrics(): Promise<string> {
+    return this.registry.metrics()
+  }
+
+  get contentType(): string {
+    return this.registry.contentType
+  }
+
+  private bytes(): {in: number; out: number} {
+    let bytesIn = this.closedBytesIn
+    let bytesOut = this.closedBytesOut
+    for (const s of this.sockets) {
+      bytesIn += s.bytesRead
+      bytesOut += s.bytesWritten
+    }
+    return {in: bytesIn, out: bytesOut}
+  }
+}

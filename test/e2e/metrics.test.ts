@@ -1,0 +1,112 @@
+import {randomBytes} from 'node:crypto'
+import {describe, expect, it} from 'vitest'
+import {cliEnv, startNode, trackProcesses} from '../helpers/cli.js'
+import {bearer, call} from '../helpers/http.js'
+import {parsePrometheus, sampleValue, type Family} from '../helpers/prom.js'
+import {AckingClient} from '../helpers/relay.js'
+import {TestClient} from '../helpers/ws.js'
+
+const token = randomBytes(16).toString('hex')
+const env = cliEnv({PEERLINK_TOKEN: token})
+const track = trackProcesses()
+
+/** GET /metrics with the token, parsed strictly. */
+async function scrape(port: number): Promise<Map<string, Family>> {
+  const answer = await call(port, 'GET', '/metrics', {headers: bearer(token)})
+  expect(answer.status).toBe(200)
+  expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
+  return parsePrometheus(answer.body.toString())
+}
+
+const ISSUE_METRICS: Array<[string, Family['type']]> = [
+  ['peerlink_connections', 'gauge'],
+  ['peerlink_peers_up', 'gauge'],
+  ['peerlink_relay_pending', 'gauge'],
+  ['peerlink_outbox', 'gauge'],
+  ['peerlink_clients', 'gauge'],
+  ['peerlink_messages_relayed_total', 'counter'],
+  ['peerlink_messages_received_total', 'counter'],
+  ['peerlink_messages_sent_total', 'counter'],
+  ['peerlink_messages_acked_total', 'counter'],
+  ['peerlink_messages_failed_total', 'counter'],
+  ['peerlink_ack_latency_seconds', 'histogram'],
+  ['peerlink_received_bytes_total', 'counter'],
+  ['peerlink_sent_bytes_total', 'counter'],
+  ['peerlink_errors_total', 'counter'],
+  // the default process metrics
+  ['process_cpu_seconds_total', 'counter'],
+  ['process_resident_memory_bytes', 'gauge'],
+  ['nodejs_eventloop_lag_seconds', 'gauge'],
+  ['nodejs_heap_size_used_bytes', 'gauge'],
+]
+
+describe('GET /metrics', () => {
+  it('needs the token like every route but /healthz, unless --metrics-public', async () => {
+    const closed = track(await startNode(['closed', '--port', '0', '--no-repl'], env))
+    expect((await call(closed.port, 'GET', '/metrics')).status).toBe(401)
+    expect((await call(closed.port, 'GET', '/metrics', {headers: bearer('wrong')})).status).toBe(401)
+
+    const open = track(await startNode(['open', '--port', '0', '--no-repl', '--metrics-public'], env))
+    const answer = await call(open.port, 'GET', '/metrics')
+    expect(answer.status).toBe(200)
+    expect(sampleValue(parsePrometheus(answer.body.toString()), 'peerlink_node_info', {name: 'open'})).toBe(1)
+    // only /metrics became public
+    expect((await call(open.port, 'GET', '/stats')).status).toBe(401)
+    expect((await call(open.port, 'GET', '/clients')).status).toBe(401)
+  })
+
+  it('has every metric of the issue and the process metrics, and the counters move with traffic', async () => {
+    // not the presets A and B: a B without --peer would dial the preset's port 8080
+    const b = track(await startNode(['sink', '--port', '0', '--no-repl'], env))
+    const a = track(await startNode(['source', '--port', '0', '--peer', b.url, '--grace', '0'], env))
+    await a.waitForOutput(/"event":"peer_connected","peer":"sink"/)
+
+    const before = await scrape(a.port)
+    for (const [name, type] of ISSUE_METRICS) {
+      expect(before.get(name), name).toMatchObject({type, help: expect.any(String)})
+    }
+    for (const name of ['relayed', 'received', 'sent', 'acked', 'failed']) expect(sampleValue(before, `peerlink_messages_${name}_total`)).toBe(0)
+    expect(sampleValue(before, 'peerlink_ack_latency_seconds_count')).toBe(0)
+    expect(sampleValue(before, 'peerlink_peers_up')).toBe(1)
+    expect(sampleValue(before, 'peerlink_errors_total', {kind: 'bad_frame'})).toBe(0)
+
+    // A's own messages to B, acknowledged
+    for (let i = 0; i < 3; i++) a.proc.stdin.write(`1 counted-${i}\n`)
+    for (let i = 0; i < 3; i++) await a.waitForOutput(new RegExp(`"event":"message_acked","text":"counted-${i}"`))
+    // relay traffic through A, and one bad frame
+    const clients = await Promise.all([0, 1].map(() => new AckingClient(a.url, {headers: bearer(token)}).open()))
+    await clients[0].sendMany('relay', 10)
+    const rude = await new TestClient(a.url, {headers: bearer(token)}).open()
+    rude.send('shout')
+    await rude.waitFor((f) => f.startsWith('error '))
+
+    const after = await scrape(a.port)
+    expect(sampleValue(after, 'peerlink_messages_sent_total')).toBe(3)
+    expect(sampleValue(after, 'peerlink_messages_acked_total')).toBe(3)
+    expect(sampleValue(after, 'peerlink_messages_failed_total')).toBe(0)
+    expect(sampleValue(after, 'peerlink_messages_relayed_total')).toBe(10)
+    expect(sampleValue(after, 'peerlink_ack_latency_seconds_count')).toBe(3)
+    expect(sampleValue(after, 'peerlink_ack_latency_seconds_sum')).toBeGreaterThanOrEqual(0)
+    expect(sampleValue(after, 'peerlink_ack_latency_seconds_bucket', {le: '+Inf'})).toBe(3)
+    expect(sampleValue(after, 'peerlink_connections')).toBe(3)
+    expect(sampleValue(after, 'peerlink_clients')).toBe(3)
+    expect(sampleValue(after, 'peerlink_outbox')).toBe(0)
+    expect(sampleValue(after, 'peerlink_relay_pending')).toBe(0)
+    expect(sampleValue(after, 'peerlink_errors_total', {kind: 'bad_frame'})).toBe(1)
+    expect(sampleValue(after, 'peerlink_received_bytes_total')).toBeGreaterThan(sampleValue(before, 'peerlink_received_bytes_total'))
+    expect(sampleValue(after, 'peerlink_sent_bytes_total')).toBeGreaterThan(sampleValue(before, 'peerlink_sent_bytes_total'))
+    expect(sampleValue(after, 'process_cpu_seconds_total')).toBeGreaterThan(0)
+
+    // the receiving side counts what it was delivered
+    const atB = await scrape(b.port)
+    expect(sampleValue(atB, 'peerlink_messages_received_total')).toBe(3)
+    expect(sampleValue(atB, 'peerlink_connections')).toBe(1)
+
+    await Promise.all([...clients, rude].map((c) => c.close()))
+    // gauges follow the node: once it has seen the clients go, a scrape says so
+    await a.waitForOutput(/("event":"client_disconnected".*\n.*){3}/)
+    const closed = await scrape(a.port)
+    expect(sampleValue(closed, 'peerlink_connections')).toBe(0)
+    expect(sampleValue(closed, 'peerlink_messages_relayed_total')).toBe(10)
+  })
+})
