@@ -8,79 +8,14 @@
  *
  *   npm run bench:throughput -- [--connections 1000] [--seconds 20] [--rounds 1] [--idle 10000]
  */
-import WebSocket from 'ws'
-import {arg, machineInfo, median, printTable, rssBytes, startPeerlinkNode, startReferenceRelay, TOKEN, writeResult, type Server} from './common.js'
+import {arg, machineInfo, median, printTable, rssBytes, startPeerlinkNode, startReferenceRelay, writeResult} from './common.js'
+import {closeAll, measureRoundTrips, openAll} from './roundtrips.js'
 
 const CONNECTIONS = Number(arg('connections', '1000'))
 const SECONDS = Number(arg('seconds', '20'))
 const ROUNDS = Number(arg('rounds', '1'))
 const IDLE = Number(arg('idle', '10000'))
 const WARMUP_MS = 2000
-
-async function openAll(url: string, n: number): Promise<WebSocket[]> {
-  const out: WebSocket[] = []
-  // in batches, so the accept backlog never overflows
-  for (let i = 0; i < n; i += 500) {
-    const batch = Array.from({length: Math.min(500, n - i)}, (_, j) => {
-      const ws = new WebSocket(url, {headers: {authorization: `Bearer ${TOKEN}`}, perMessageDeflate: false, localAddress: `127.0.0.${1 + ((i + j) % 100)}`})
-      out.push(ws)
-      return new Promise<void>((resolve, reject) => {
-        ws.once('open', () => resolve())
-        ws.once('error', reject)
-      })
-    })
-    await Promise.all(batch)
-  }
-  return out
-}
-
-async function closeAll(sockets: WebSocket[]): Promise<void> {
-  await Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          if (ws.readyState === WebSocket.CLOSED) return resolve()
-          ws.once('close', () => resolve())
-          ws.terminate()
-        }),
-    ),
-  )
-}
-
-/** Round trips per second through `server`. */
-async function measure(server: Server, tag: string): Promise<number> {
-  const sockets = await openAll(server.url, CONNECTIONS)
-  let counting = false
-  let count = 0
-  let running = true
-  sockets.forEach((ws, i) => {
-    let seq = 0
-    let mine = ''
-    const next = () => {
-      if (!running) return
-      mine = `${tag}-${i}-${seq++}`
-      ws.send(`message ${mine}`)
-    }
-    ws.on('message', (data) => {
-      const s = data.toString()
-      if (s.startsWith('message ')) ws.send(`ok ${s.slice(8)}`)
-      else if (s === `ok ${mine}`) {
-        if (counting) count++
-        next()
-      }
-    })
-    next()
-  })
-  await new Promise((r) => setTimeout(r, WARMUP_MS))
-  counting = true
-  const t0 = performance.now()
-  await new Promise((r) => setTimeout(r, SECONDS * 1000))
-  counting = false
-  const elapsedS = (performance.now() - t0) / 1000
-  running = false
-  await closeAll(sockets)
-  return Math.round(count / elapsedS)
-}
 
 async function idleMemory(): Promise<{baseline_mb: number; loaded_mb: number; per_connection_bytes: number}> {
   const node = await startPeerlinkNode()
@@ -107,7 +42,7 @@ async function main(): Promise<void> {
     for (const which of order) {
       const server = which === 'peerlink' ? await startPeerlinkNode() : await startReferenceRelay()
       try {
-        result[which] = await measure(server, which)
+        result[which] = await measureRoundTrips([server.url], {connections: CONNECTIONS, seconds: SECONDS, warmupMs: WARMUP_MS, tag: which})
       } finally {
         await server.stop()
       }

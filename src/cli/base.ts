@@ -1,5 +1,6 @@
 import {Command, Errors} from '@oclif/core'
 import {PeerlinkError} from '../protocol/errors.js'
+import {escapeForTerminal, jsonForTerminal} from '../protocol/terminal-text.js'
 
 /**
  * The base of every peerlink command: whatever a user can cause ends as one
@@ -21,8 +22,24 @@ export abstract class BaseCommand extends Command {
       line = `internal error: ${oneLine(err.message ?? String(err))}`
       if (process.env.DEBUG) process.stderr.write(`${err.stack}\n`)
     }
-    process.stderr.write(`error: ${line}\n`)
+    // an error line may quote a server (its msg, a close reason): never raw to the terminal
+    process.stderr.write(`error: ${escapeForTerminal(line)}\n`)
     throw new Errors.ExitError(code)
+  }
+
+  /** A `warning: ...` line on stderr (stdout stays clean for --json). */
+  protected warnLine(msg: string): void {
+    process.stderr.write(`warning: ${escapeForTerminal(msg)}\n`)
+  }
+
+  /** Prints one line of text that may hold text from the network, control characters escaped. */
+  protected printLine(text: string): void {
+    this.log(escapeForTerminal(text))
+  }
+
+  /** Prints `value` as one JSON line: the value exact, nothing in it a terminal would act on. */
+  protected printJson(value: unknown): void {
+    this.log(jsonForTerminal(JSON.stringify(value)))
   }
 }
 

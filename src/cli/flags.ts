@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 import {PeerlinkError} from '../protocol/errors.js'
 import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT} from '../protocol/defaults.js'
 import {formatDuration, parseDuration, parseSize} from '../protocol/units.js'
+import {nodeAddress} from '../client/urls.js'
 
 /** A duration flag (`250ms`, `3s`, `1m`) parsed to milliseconds. */
 export const durationFlag = Flags.custom<number>({
@@ -54,14 +55,29 @@ export function checkWsUrl(input: string): string {
   return input
 }
 
+/** The NATS server of a cluster, `nats://HOST:PORT`. */
+export const natsUrlFlag = Flags.custom<string>({
+  helpValue: 'URL',
+  parse: async (input) => {
+    const url = parseUrlOf(input, 'cluster URL', ['nats'], 'nats://127.0.0.1:4222')
+    if (url.pathname.replace(/^\/$/, '') !== '' || url.search || url.hash) throw new Error(`invalid cluster URL "${input}": use nats://HOST:PORT, e.g. nats://127.0.0.1:4222`)
+    return input
+  },
+})
+
 /** A browser origin (`http(s)://host[:port]`), kept in its canonical form. */
 export const originFlag = Flags.custom<string>({
   helpValue: 'ORIGIN',
   parse: async (input) => checkOrigin(input),
 })
 
-/** Checks that `input` is an http(s) origin with no path; returns its canonical form. */
+/**
+ * Checks that `input` is an http(s) origin with no path, or `null` (the
+ * origin browsers send from a file:// page or a sandboxed iframe); returns its
+ * canonical form.
+ */
 export function checkOrigin(input: string): string {
+  if (input === 'null') return input
   const url = parseUrlOf(input, 'origin', ['http', 'https'], 'http://localhost:3000')
   if (url.pathname !== '/' || url.search || url.hash || url.username || url.password) {
     throw new Error(`invalid origin "${input}": an origin is scheme, host and port only, e.g. http://localhost:3000`)
@@ -119,7 +135,12 @@ export const outputFlags = {
 
 /** Flags of every client command (connect, send, load, echo, clients, time). */
 export const clientFlags = {
-  token: Flags.string({description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/)', env: 'PEERLINK_TOKEN'}),
+  // no oclif `env`: resolveToken reads PEERLINK_TOKEN itself, after the flags and the URL's ?token=
+  token: Flags.string({
+    description: 'shared token (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/). Every local user can read it in the process list: prefer PEERLINK_TOKEN or --token-file',
+    exclusive: ['token-file'],
+  }),
+  'token-file': Flags.string({description: 'read the shared token from FILE (keep it mode 600); instead of --token, which shows in the process list', helpValue: 'FILE', exclusive: ['token']}),
   ca: Flags.string({description: 'PEM file of a CA to trust for wss:// and https://', helpValue: 'FILE'}),
   insecure: Flags.boolean({description: 'accept any TLS certificate (testing only)', default: false}),
 }
@@ -130,9 +151,9 @@ export const nodeUrlFlag = Flags.custom<string>({
   parse: async (input) => checkNodeUrl(input),
 })
 
-/** Checks that `input` is an http(s):// or ws(s):// URL; returns it unchanged. */
+/** Checks that `input` is an http(s):// or ws(s):// URL by the client commands' one rule (client/urls.ts); returns it unchanged. */
 export function checkNodeUrl(input: string): string {
-  parseUrlOf(input, 'URL', ['http', 'https', 'ws', 'wss'], 'http://127.0.0.1:8080 or ws://127.0.0.1:8080/ws')
+  nodeAddress(input)
   return input
 }
 
@@ -151,12 +172,12 @@ function urlArg(check: (input: string) => string, description: string) {
   })
 }
 
-/** The URL argument naming a node as http(s):// or ws(s):// (clients, time, echo). */
-export function nodeUrlArg(description = "the node's URL (http(s):// or ws(s)://)") {
+/**
+ * The URL argument of every client command: ws(s):// or http(s)://, read by
+ * one rule (client/urls.ts nodeAddress, README "URLs").
+ */
+export function nodeUrlArg(
+  description = "the node: ws(s)://HOST:PORT[/PATH][?token=T] or http(s)://HOST:PORT; a URL with no path means /ws, an explicit path is used as given",
+) {
   return urlArg(checkNodeUrl, description)
-}
-
-/** The URL argument of the client commands that speak WebSocket (connect, send, load). */
-export function wsUrlArg(description = 'WebSocket URL of the node, e.g. ws://127.0.0.1:8080/ws') {
-  return urlArg(checkWsUrl, description)
 }

@@ -1,5 +1,6 @@
 /** A node's client table as clients see it: fetching it (`peerlink clients`, `peerlink time`) and showing it. */
 import {PeerlinkError} from '../protocol/errors.js'
+import {escapeForTerminal} from '../protocol/terminal-text.js'
 import type {DialOptions} from './dial.js'
 import {callJson} from './http.js'
 import {httpBase} from './urls.js'
@@ -16,7 +17,10 @@ export interface ClientListEntry {
 
 const HEADERS = ['ID', 'NAME', 'ROLE', 'ADDRESS', 'LAST SEEN', 'URL']
 
-/** Formats a client list (`{"<uuid>": {ip, port, connected, name, role[, url]}}`) as aligned columns, one line per entry. */
+/**
+ * Formats a client list (`{"<uuid>": {ip, port, connected, name, role[, url]}}`) as aligned columns, one line per entry.
+ * Every cell came from the network (anyone may register any name): control characters are shown escaped.
+ */
 export function formatClientTable(list: Record<string, ClientListEntry>): string {
   const ids = Object.keys(list)
   if (ids.length === 0) return 'no clients'
@@ -24,7 +28,7 @@ export function formatClientTable(list: Record<string, ClientListEntry>): string
     const e = list[id] ?? {}
     const ip = String(e.ip ?? '')
     const host = ip.includes(':') ? `[${ip}]` : ip
-    return [id, String(e.name ?? ''), String(e.role ?? 'client'), `${host}:${String(e.port ?? '')}`, String(e.connected ?? ''), e.url === undefined ? '' : String(e.url)]
+    return [id, String(e.name ?? ''), String(e.role ?? 'client'), `${host}:${String(e.port ?? '')}`, String(e.connected ?? ''), e.url === undefined ? '' : String(e.url)].map(escapeForTerminal)
   })
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)))
   const line = (cells: string[]) =>

@@ -1,4 +1,5 @@
 import WebSocket from 'ws'
+import {noteContext} from './wire-errors.js'
 
 /** How a client reaches a node: shared by the peer link and every client command. */
 export interface DialOptions {
@@ -21,20 +22,34 @@ export function authHeaders(token: string | undefined): Record<string, string> {
   return token ? {authorization: `Bearer ${token}`} : {}
 }
 
+/** A handshake with no answer within this time fails (the default of every client). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000
+
 /**
  * Opens a WebSocket to `url` with the shared client options. A refused upgrade
  * surfaces as ws's own `error` event ("Unexpected server response: 401"),
- * which {@link describeError} turns into a readable line.
+ * which {@link describeError} turns into a readable line; an error before the
+ * socket opened is noted with the URL, the timeout and whether a CA was
+ * given, so that the line can say more (a TLS hint, which timeout).
  */
 export function dial(url: string, opts: DialOptions = {}): WebSocket {
+  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS
   const ws = new WebSocket(url, {
     headers: {...authHeaders(opts.token), ...opts.headers},
     ca: opts.ca,
     rejectUnauthorized: !opts.insecure,
     maxPayload: opts.maxPayloadBytes,
     localAddress: opts.localAddress,
-    handshakeTimeout: opts.handshakeTimeoutMs ?? 10_000,
+    handshakeTimeout: handshakeTimeoutMs,
     perMessageDeflate: false,
+  })
+  let opened = false
+  ws.once('open', () => {
+    opened = true
+  })
+  // registered first, so it runs before the caller's own 'error' listener
+  ws.on('error', (err) => {
+    if (!opened) noteContext(err, {url, ca: opts.ca !== undefined, timeoutMs: handshakeTimeoutMs, beforeAnswer: true})
   })
   return ws
 }

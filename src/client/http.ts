@@ -43,8 +43,19 @@ export function request(url: string, client: DialOptions, opts: RequestOptions =
         res.on('error', (err) => reject(new PeerlinkError('UNREACHABLE', `${u.host}: ${describeError(err)}`)))
       },
     )
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), {code: 'ETIMEDOUT'})))
-    req.on('error', (err) => reject(new PeerlinkError('UNREACHABLE', `${u.host}: ${describeError(err)}`)))
+    const timeoutMs = opts.timeoutMs ?? 10_000
+    let answered = false
+    req.on('response', () => {
+      answered = true
+    })
+    req.on('timeout', () => {
+      // connected and then nothing is not the same trouble as no connection at all
+      const connected = req.socket !== null && !req.socket.connecting
+      const msg = connected ? `no answer within ${timeoutMs / 1000}s: the server accepted the connection but said nothing` : `could not connect within ${timeoutMs / 1000}s`
+      req.destroy(Object.assign(new Error(msg), {code: connected ? 'PEERLINK_NO_ANSWER' : 'ETIMEDOUT'}))
+    })
+    const context = {url, ca: client.ca !== undefined, timeoutMs}
+    req.on('error', (err) => reject(new PeerlinkError('UNREACHABLE', `${u.host}: ${describeError(err, {...context, beforeAnswer: !answered})}`)))
     req.end(opts.body)
   })
 }

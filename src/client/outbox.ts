@@ -82,10 +82,16 @@ export class MemoryOutbox implements Outbox {
   }
 }
 
-/** The outbox's name for the peer at `url`: the URL as `URL` spells it (host lower-cased, default port dropped). */
+/**
+ * The outbox's name for the peer at `url`: the URL as `URL` spells it (host
+ * lower-cased, default port dropped), without a `?token=` (a secret is no
+ * name, and it must not be written to the state directory).
+ */
 export function outboxKey(url: string): string {
   try {
-    return new URL(url).href
+    const u = new URL(url)
+    u.searchParams.delete('token')
+    return u.href
   } catch {
     return url
   }

@@ -3,6 +3,7 @@ import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
 import {Link} from './link.js'
 import type {Outbox} from './outbox.js'
+import {isFatalDialFailure} from './wire-errors.js'
 
 export interface SendOptions extends DialOptions {
   url: string
@@ -23,8 +24,6 @@ export interface SendResult {
   resent: number
 }
 
-/** Upgrade refusals that no retry can fix: say so at once instead of burning the retry budget. */
-const FATAL_REFUSAL = /^HTTP (401|403|404)\b/
 
 /**
  * Sends one `message X` and resolves once `ok X` arrives, retrying through the
@@ -60,8 +59,10 @@ export function sendOnce(opts: SendOptions): Promise<SendResult> {
       const tries = opts.retries + 1
       reject(new PeerlinkError('GAVE_UP', `not acknowledged after ${tries} attempt${tries === 1 ? '' : 's'}: ${reason}`))
     })
+    // what no retry can fix (a refusal, a certificate, a server that never
+    // answers) fails at once instead of burning the retry budget
     link.on('dial_failed', ({reason}) => {
-      if (FATAL_REFUSAL.test(reason)) finish(() => reject(new PeerlinkError('REFUSED', `${opts.url}: ${reason}`)))
+      if (isFatalDialFailure(reason)) finish(() => reject(new PeerlinkError(/^HTTP /.test(reason) ? 'REFUSED' : 'UNREACHABLE', `${opts.url}: ${reason}`)))
     })
     link.send(opts.text)
     link.start()

@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync} from 'node:fs'
+import {linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -15,11 +15,17 @@ const EMPTY_FILE_POLL_MS = 20
 const TOKEN_RE = /^[\x21-\x7e]+$/
 
 export interface TokenSources {
-  /** `--token` (oclif already folds env `PEERLINK_TOKEN` into the flag, but a caller may not) */
+  /** the `?token=` of the URL a client command was given */
+  url?: string
+  /** `--token` (visible to every local user in the process list: the file and the env are the safe ways) */
   flag?: string
+  /** `--token-file FILE`: must exist; replaces the default token file */
+  file?: string
   env?: NodeJS.ProcessEnv
-  /** create the token file when it is missing (a node does; a client only reads it) */
+  /** create the default token file when it is missing (a node does; a client only reads it) */
   create?: boolean
+  /** told about a token file other users can read */
+  warn?: (msg: string) => void
 }
 
 /** `$XDG_CONFIG_HOME/peerlink/token`, or `~/.config/peerlink/token` when XDG_CONFIG_HOME is unset. */
@@ -30,20 +36,43 @@ export function tokenFilePath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * The shared token, in the order docs/protocol.md §6 and the README give: `--token`, env
- * `PEERLINK_TOKEN`, then the token file. With `create`, a missing file is made
+ * The shared token, in the order docs/protocol.md §6 and the README give
+ * (flags before the environment before files): `--token`, `--token-file`,
+ * env `PEERLINK_TOKEN`, then the default token file; a URL's `?token=` comes
+ * first, as the most specific (and must agree with `--token` when both are
+ * given). With `create`, a missing default file is made
  * (mode 0600, 32 random bytes in hex); without it, a missing file means no
  * token. Nodes, their peer links and every client command call this, so they
  * all agree with no flags.
  */
 export function resolveToken(sources: TokenSources = {}): string | undefined {
   const env = sources.env ?? process.env
-  const given = sources.flag ?? env.PEERLINK_TOKEN
-  if (given !== undefined) return checkToken(given, '--token (or PEERLINK_TOKEN)')
+  if (sources.url !== undefined && sources.flag !== undefined && sources.url !== sources.flag) {
+    throw new PeerlinkError('BAD_FLAG', 'the URL\'s ?token= and --token differ: give the token once')
+  }
+  if (sources.url !== undefined) return checkToken(sources.url, 'the URL\'s ?token=')
+  if (sources.flag !== undefined) return checkToken(sources.flag, '--token')
+  if (sources.file !== undefined) {
+    const token = readTokenFile(sources.file, sources.warn, '--token-file')
+    if (token === undefined) throw new PeerlinkError('BAD_FLAG', `--token-file: cannot read ${sources.file}: ENOENT`)
+    return token
+  }
+  if (env.PEERLINK_TOKEN !== undefined) return checkToken(env.PEERLINK_TOKEN, 'PEERLINK_TOKEN')
   const file = tokenFilePath(env)
-  const existing = readTokenFile(file)
+  const existing = readTokenFile(file, sources.warn)
   if (existing !== undefined || !sources.create) return existing
   return createTokenFile(file)
+}
+
+/** Tells `warn` when the file's mode lets users other than its owner read it. */
+function checkPrivate(file: string, warn: ((msg: string) => void) | undefined): void {
+  if (!warn || process.platform === 'win32') return
+  try {
+    const mode = statSync(file).mode & 0o777
+    if (mode & 0o077) warn(`other users can read the token file ${file} (mode ${mode.toString(8)}): chmod 600 ${file}`)
+  } catch {
+    // read already; a stat that fails now changes nothing
+  }
 }
 
 function checkToken(token: string, source: string): string {
@@ -53,8 +82,8 @@ function checkToken(token: string, source: string): string {
   return trimmed
 }
 
-/** Reads the token file; undefined when it does not exist. Waits briefly when it exists but is still empty. */
-function readTokenFile(file: string): string | undefined {
+/** Reads a token file; undefined when it does not exist. Waits briefly when it exists but is still empty. */
+function readTokenFile(file: string, warn?: (msg: string) => void, flag?: string): string | undefined {
   const deadline = Date.now() + EMPTY_FILE_WAIT_MS
   for (;;) {
     let text: string
@@ -63,11 +92,15 @@ function readTokenFile(file: string): string | undefined {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ENOENT') return undefined
-      throw new PeerlinkError('BAD_FLAG', `cannot read the token file ${file}: ${code ?? (err as Error).message}`)
+      throw new PeerlinkError('BAD_FLAG', `${flag ? `${flag}: cannot read ${file}` : `cannot read the token file ${file}`}: ${code ?? (err as Error).message}`)
     }
     // Our own writer never shows an empty file (see createTokenFile), but
     // another writer (an editor, an older peerlink) might be mid-write.
-    if (text.trim() !== '' || Date.now() >= deadline) return checkToken(text, `token file ${file}`)
+    if (text.trim() !== '' || Date.now() >= deadline) {
+      const token = checkToken(text, `${flag ? `${flag} ` : 'token file '}${file}`)
+      checkPrivate(file, warn)
+      return token
+    }
     sleepSync(EMPTY_FILE_POLL_MS)
   }
 }

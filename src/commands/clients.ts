@@ -3,6 +3,7 @@ import {BaseCommand} from '../cli/base.js'
 import {clientFlags, nodeUrlArg} from '../cli/flags.js'
 import {fetchClients, formatClientTable} from '../client/clients.js'
 import {clientOptions} from '../client/options.js'
+import {nodeAddress} from '../client/urls.js'
 
 export default class Clients extends BaseCommand {
   static override summary = "Print a node's client table (its registry)."
@@ -25,7 +26,8 @@ export default class Clients extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Clients)
-    const list = await fetchClients(args.url, clientOptions(flags))
-    this.log(flags.json ? JSON.stringify(list) : formatClientTable(list))
+    const list = await fetchClients(args.url, clientOptions(flags, {urlToken: nodeAddress(args.url).token, warn: (msg) => this.warnLine(msg)}))
+    if (flags.json) this.printJson(list)
+    else this.log(formatClientTable(list))
   }
 }

@@ -1,10 +1,10 @@
 import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, outputFlags, stateFlags, wsUrlArg} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, nodeUrlArg, outputFlags, stateFlags} from '../cli/flags.js'
 import {Link} from '../client/link.js'
 import {clientOptions} from '../client/options.js'
-import {connectBanner, systemTimeUrl, wsUrl} from '../client/urls.js'
+import {connectBanner, nodeAddress, systemTimeUrl} from '../client/urls.js'
 import {Console} from '../repl/console.js'
 import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl} from '../repl/repl.js'
@@ -26,7 +26,7 @@ Like a node, connect writes each message to its outbox on disk before sending it
   ]
 
   static override args = {
-    url: wsUrlArg(),
+    url: nodeUrlArg(),
   }
 
   static override flags = {
@@ -43,10 +43,11 @@ Like a node, connect writes each message to its outbox on disk before sending it
     const {args, flags} = await this.parse(Connect)
     const name = flags.name ?? os.hostname()
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
+    const address = nodeAddress(args.url)
     const state = openSenderState('connect', name, {dir: flags.state, ephemeral: flags.ephemeral})
     const link = new Link({
-      ...clientOptions(flags),
-      url: wsUrl(args.url),
+      ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
+      url: address.ws,
       hello: {id: state.id, name, role: 'client'},
       ackTimeoutMs: flags['ack-timeout'],
       ackDelayMs: flags['ack-delay'],

@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base.js'
 import {clientFlags, nodeUrlArg} from '../cli/flags.js'
 import {echoMany, echoOnce, formatSummary} from '../client/echo.js'
 import {clientOptions} from '../client/options.js'
-import {httpBase} from '../client/urls.js'
+import {nodeAddress} from '../client/urls.js'
 import {PeerlinkError} from '../protocol/errors.js'
 
 export default class Echo extends BaseCommand {
@@ -40,20 +40,22 @@ URL is the node's WebSocket URL (ws://host:port/ws) or its HTTP base (http://hos
 
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Echo)
-    const base = httpBase(args.url)
+    const address = nodeAddress(args.url)
+    const base = address.http
     const words = (argv as string[]).slice(1)
     if (words.length === 0) throw new PeerlinkError('BAD_FLAG', 'missing MESSAGE: peerlink echo URL MESSAGE...')
     const message = words.join(' ')
     const body = Buffer.from(message, 'utf8')
-    const client = clientOptions(flags)
+    const client = clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)})
 
     if (flags.count === 1 && !flags.json) {
       await echoOnce({base, body, client})
-      this.log(message)
+      this.printLine(message)
       return
     }
     const summary = await echoMany({base, body, client, count: flags.count, concurrency: flags.concurrency})
-    this.log(flags.json ? JSON.stringify(summary) : formatSummary(summary))
+    if (flags.json) this.printJson(summary)
+    else this.printLine(formatSummary(summary))
     if (summary.failed > 0) {
       throw new PeerlinkError('MISMATCH', `${summary.failed} of ${summary.count} echoes failed; first: ${summary.error}`)
     }

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 import cliProgress from 'cli-progress'
 import {BaseCommand} from '../cli/base.js'
-import {ackTimeoutFlag, clientFlags, durationFlagWithDefault, outputFlags, wsUrlArg} from '../cli/flags.js'
+import {ackTimeoutFlag, clientFlags, durationFlagWithDefault, nodeUrlArg, outputFlags} from '../cli/flags.js'
 import {clientOptions} from '../client/options.js'
-import {wsUrl} from '../client/urls.js'
+import {nodeAddress} from '../client/urls.js'
 import {formatReport} from '../load/report.js'
 import {defaultWorkers, runLoad, type LoadProgress} from '../load/runner.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -22,7 +22,7 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
   ]
 
   static override args = {
-    url: wsUrlArg(),
+    url: nodeUrlArg(),
   }
 
   static override flags = {
@@ -57,11 +57,12 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
     bar?.start(flags.clients, 0, {open: 0, acked: 0, failed: 0, retries: 0})
     const onProgress = (p: LoadProgress) => bar?.update(p.acked + p.failed, {open: p.open, acked: p.acked, failed: p.failed, retries: p.retries})
 
+    const address = nodeAddress(args.url)
     let report
     try {
       report = await runLoad({
-        url: wsUrl(args.url),
-        dial: clientOptions(flags),
+        url: address.ws,
+        dial: clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
         clients: flags.clients,
         rampMs: flags.ramp,
         ackDelay: flags['ack-delay'],
@@ -73,7 +74,8 @@ Clients are spread over worker processes (at least one per 15000 clients, to sta
     } finally {
       bar?.stop()
     }
-    this.log(flags.json ? JSON.stringify(report) : formatReport(report))
+    if (flags.json) this.printJson(report)
+    else this.log(formatReport(report))
     if (!report.ok) throw new PeerlinkError('NOT_ACKED', report.problems.join('; '))
   }
 }

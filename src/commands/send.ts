@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, outputFlags, stateFlags, wsUrlArg} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, nodeUrlArg, outputFlags, stateFlags} from '../cli/flags.js'
 import {clientOptions} from '../client/options.js'
-import {wsUrl} from '../client/urls.js'
+import {nodeAddress} from '../client/urls.js'
 import {sendOnce} from '../client/send.js'
-import {resendingLine} from '../client/outbox.js'
+import {outboxKey, resendingLine} from '../client/outbox.js'
 import {openSendState} from '../outbox/open.js'
 import {PeerlinkError} from '../protocol/errors.js'
 
@@ -26,7 +26,7 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
   static override usage = '<%= command.id %> URL MESSAGE... [FLAGS]'
 
   static override args = {
-    url: wsUrlArg(),
+    url: nodeUrlArg(),
     message: Args.string({description: 'the message (all remaining words, joined by spaces)', required: true}),
   }
 
@@ -42,7 +42,8 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
   async run(): Promise<void> {
     const {args, argv, flags} = await this.parse(Send)
     const text = (argv as string[]).slice(1).join(' ')
-    const url = wsUrl(args.url)
+    const address = nodeAddress(args.url)
+    const url = address.ws
     const state = openSendState(url, {dir: flags.state, ephemeral: flags.ephemeral})
     for (const problem of state.problems) process.stderr.write(`warning: ${problem}; left as it is\n`)
     if (state.adopted > 0) {
@@ -53,7 +54,7 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
     let result
     try {
       result = await sendOnce({
-        ...clientOptions(flags),
+        ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
         url,
         text,
         ackTimeoutMs: flags['ack-timeout'],
@@ -64,16 +65,16 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
     } catch (err) {
       const kept = state.outbox.size
       if (err instanceof PeerlinkError && state.dir !== undefined && kept > 0) {
-        throw new PeerlinkError(err.code, `${err.message}; ${kept === 1 ? 'the message stays' : `${kept} messages stay`} in ${state.dir}: the next send to ${url} sends ${kept === 1 ? 'it' : 'them'} again`)
+        throw new PeerlinkError(err.code, `${err.message}; ${kept === 1 ? 'the message stays' : `${kept} messages stay`} in ${state.dir}: the next send to ${outboxKey(url)} sends ${kept === 1 ? 'it' : 'them'} again`)
       }
       throw err
     } finally {
       state.close()
     }
     if (flags.json) {
-      this.log(JSON.stringify({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts}))
+      this.printJson({ts: new Date().toISOString(), event: 'message_acked', text: result.text, to: args.url, rtt_ms: result.rttMs, attempts: result.attempts})
     } else {
-      this.log(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
+      this.printLine(`acknowledged: ${result.text} (${result.rttMs} ms${result.attempts > 1 ? `, ${result.attempts} attempts` : ''})`)
     }
   }
 }

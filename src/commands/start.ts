@@ -1,7 +1,8 @@
 import os from 'node:os'
+import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, natsUrlFlag, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
@@ -17,6 +18,10 @@ import {runRepl, serveUntilSignal} from '../repl/repl.js'
 import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
 import {openSenderState} from '../outbox/open.js'
+import {dirName} from '../outbox/state-dir.js'
+import {CLUSTER_NAME_PATTERN} from '../cluster/wire.js'
+import {superviseWorkers, takeStopsFromPrimary, workerIdentity} from '../cluster/workers.js'
+import type {Endpoint, RelayFabric} from '../node/relaying.js'
 
 export default class Start extends BaseCommand {
   static override summary = 'Run a node: a WebSocket server, links to its peers, and a REPL.'
@@ -40,6 +45,8 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     {description: 'Watch the node in a browser: open the console with the token, which the page then drops from the address bar', command: 'xdg-open "http://127.0.0.1:8080/?token=$(cat ~/.config/peerlink/token)"'},
     {description: 'Let Prometheus scrape /metrics without the token', command: '<%= config.bin %> <%= command.id %> relay --port 9000 --no-repl --metrics-public'},
     {description: 'Join the registry of the node on 9000 and link to every node listed there', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --registry http://127.0.0.1:9000'},
+    {description: 'Three nodes as one relay on one NATS server (run each in its own terminal)', command: '<%= config.bin %> <%= command.id %> n1 --port 9001 --no-repl --cluster nats://127.0.0.1:4222'},
+    {description: 'Six processes serving one port, members of one cluster', command: '<%= config.bin %> <%= command.id %> big --port 9000 --cluster nats://127.0.0.1:4222 --workers 6'},
   ]
 
   static override args = {
@@ -63,19 +70,28 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     }),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
     token: Flags.string({
-      description: 'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing)',
-      env: 'PEERLINK_TOKEN',
+      description:
+        'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing). Every local user can read it in the process list: prefer PEERLINK_TOKEN or --token-file',
+      exclusive: ['token-file'],
     }),
+    'token-file': Flags.string({description: 'read the shared token from FILE (keep it mode 600) instead of --token; the default token file is then neither read nor created', helpValue: 'FILE', exclusive: ['token']}),
     auth: Flags.boolean({description: 'require the token (--no-auth turns auth off, with a warning)', allowNo: true, default: true}),
     'tls-cert': Flags.string({description: 'PEM certificate: serve https:// and wss:// (needs --tls-key)', helpValue: 'FILE'}),
     'tls-key': Flags.string({description: 'PEM private key of --tls-cert', helpValue: 'FILE'}),
     ca: clientFlags.ca,
     insecure: clientFlags.insecure,
-    'allow-origin': originFlag({description: 'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000 (repeatable)', multiple: true}),
+    'allow-origin': originFlag({
+      description:
+        'a browser origin besides the node\'s own that may open a WebSocket, e.g. http://localhost:3000, or null for file:// pages and sandboxed iframes (repeatable). A wss node\'s own origin is https://HOST:PORT; an http:// origin is another one',
+      multiple: true,
+    }),
     'metrics-public': Flags.boolean({description: 'serve GET /metrics (Prometheus) without the token; every other route but /healthz and the console page still needs it', default: false}),
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
+    cluster: natsUrlFlag({description: 'join the cluster on this NATS server (nats://HOST:PORT): every node of the cluster is one relay for its clients; without it the node needs no NATS', env: 'PEERLINK_CLUSTER'}),
+    'cluster-name': Flags.string({description: 'the cluster to join on that NATS server (several clusters can share one)', default: 'peerlink', env: 'PEERLINK_CLUSTER_NAME', helpValue: 'NAME'}),
+    workers: Flags.integer({description: 'serve the port from K processes, each a member of the --cluster (named NAME-1..NAME-K; no REPL: serves until SIGINT/SIGTERM)', min: 1, max: 64, helpValue: 'K'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...stateFlags('$XDG_STATE_HOME/peerlink/NAME, or ~/.local/state/peerlink/NAME'),
     ...outputFlags,
@@ -84,22 +100,25 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Start)
     if (flags['registry-ttl'] < REGISTRY_TTL_MS_MIN) throw new PeerlinkError('BAD_FLAG', `--registry-ttl: must be at least ${REGISTRY_TTL_MS_MIN}ms`)
+    if (flags.workers !== undefined && flags.cluster === undefined) throw new PeerlinkError('BAD_FLAG', '--workers needs --cluster nats://HOST:PORT: the workers are members of one cluster')
+    if (!CLUSTER_NAME_PATTERN.test(flags['cluster-name'])) throw new PeerlinkError('BAD_FLAG', `--cluster-name: "${flags['cluster-name']}" is not a name: use letters, digits, - and _ (at most 64)`)
+    const worker = workerIdentity()
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     // Flags first, questions after: a bad --tls-key should not wait for answers.
     const tls = loadServerTls(flags['tls-cert'], flags['tls-key'])
     // The node makes the token file when missing; its peer links send the same token.
-    const dialOptions = clientOptions({token: flags.token, ca: flags.ca, insecure: flags.insecure}, true)
+    const dialOptions = clientOptions({token: flags.token, 'token-file': flags['token-file'], ca: flags.ca, insecure: flags.insecure}, {createToken: true, warn: (msg) => this.warnLine(msg)})
     const guards = createGuards({
       token: flags.auth ? dialOptions.token : undefined,
       tls: tls !== undefined,
       allowedOrigins: flags['allow-origin'] ?? [],
       metricsPublic: flags['metrics-public'],
     })
-    let name = flags.name ?? args.name
-    let port = flags.port
+    let name = worker?.name ?? flags.name ?? args.name
+    let port = worker?.port ?? flags.port
     let peers = flags.peer
     if (name === undefined) {
-      if (interactive && flags.repl) {
+      if (interactive && flags.repl && flags.workers === undefined) {
         const answers = await askNodeSetup()
         ;({name} = answers)
         port ??= answers.port
@@ -109,8 +128,26 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       }
     }
     const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
-    // Before anything listens: a directory in use is refused in one line.
-    const state = openSenderState('node', name, {dir: flags.state, ephemeral: flags.ephemeral})
+    const console = new Console()
+    const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
+    const renderer: Renderer = flags.json ? new JsonRenderer(name) : new TextRenderer(name, console, color)
+
+    if (!flags.auth && !worker) process.stderr.write('warning: --no-auth: anyone who can reach this port can use this node\n')
+    if (flags.workers !== undefined && worker === undefined) {
+      const code = await superviseWorkers({count: flags.workers, name, port: port ?? preset?.port ?? PORT_DEFAULT, report: (ev) => renderer.event(ev)})
+      await renderer.flush()
+      this.exit(code)
+    }
+    if (worker) takeStopsFromPrimary()
+    // loaded only with --cluster: a plain node never loads the NATS client
+    let fabric: RelayFabric<Endpoint> | undefined
+    if (flags.cluster !== undefined) {
+      const {ClusterFabric} = await import('../cluster/fabric.js')
+      fabric = new ClusterFabric({url: flags.cluster, name: flags['cluster-name'], nodeName: name})
+    }
+    // Before anything listens: a directory in use is refused in one line. Each
+    // worker of --workers is a node of its own name (NAME-i), with its own directory.
+    const state = openSenderState('node', name, {dir: worker && flags.state ? path.join(flags.state, dirName(name)) : flags.state, ephemeral: flags.ephemeral})
 
     const node = new PeerNode({
       name,
@@ -134,17 +171,14 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       id: state.id,
       outbox: state.outbox,
       seenLog: state.seenLog,
+      fabric,
     })
-    const console = new Console()
-    const color = (flags.color ?? (Boolean(process.stdout.isTTY) && !process.env.NO_COLOR)) && !flags.json
-    const renderer: Renderer = flags.json ? new JsonRenderer(name) : new TextRenderer(name, console, color)
     node.on('event', (ev) => renderer.event(ev))
     state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
-    if (!flags.auth) process.stderr.write('warning: --no-auth: anyone who can reach this port can use this node\n')
 
     await node.start()
     const target = nodeTarget(node)
-    const code = flags.repl
+    const code = flags.repl && !worker
       ? await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})
       : await serveUntilSignal(target, renderer, flags['drain-timeout'])
     state.close()

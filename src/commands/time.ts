@@ -3,6 +3,7 @@ import {BaseCommand} from '../cli/base.js'
 import {clientFlags, nodeUrlArg} from '../cli/flags.js'
 import {fetchClientTime} from '../client/clients.js'
 import {clientOptions} from '../client/options.js'
+import {nodeAddress} from '../client/urls.js'
 
 export default class Time extends BaseCommand {
   static override summary = "Print a connected client's system time, asked through the node."
@@ -23,7 +24,8 @@ export default class Time extends BaseCommand {
 
   async run(): Promise<void> {
     const {args, flags} = await this.parse(Time)
-    const ts = await fetchClientTime(args.url, args.id, clientOptions(flags))
-    this.log(flags.json ? JSON.stringify({id: args.id, ts}) : ts)
+    const ts = await fetchClientTime(args.url, args.id, clientOptions(flags, {urlToken: nodeAddress(args.url).token, warn: (msg) => this.warnLine(msg)}))
+    if (flags.json) this.printJson({id: args.id, ts})
+    else this.printLine(ts)
   }
 }

@@ -2,7 +2,7 @@ import {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {isConsoleAsset} from './console.js'
 import {METRICS_PATH} from './metrics.js'
-import {sendError, type Refusal} from './respond.js'
+import {sendError, WWW_AUTHENTICATE, type Refusal} from './respond.js'
 
 /** Routes anyone may call without the token (and the console's static files, which hold no data). */
 export const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz'])
@@ -12,7 +12,7 @@ export interface GuardOptions {
   token: string | undefined
   /** whether the node serves https/wss: the scheme of its own origin */
   tls: boolean
-  /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000` */
+  /** origins besides the node's own whose pages may open a WebSocket (`--allow-origin`), e.g. `http://localhost:3000`, or `null` */
   allowedOrigins: readonly string[]
   /** serve {@link METRICS_PATH} without the token (`--metrics-public`) */
   metricsPublic?: boolean
@@ -69,16 +69,21 @@ export function authFailure(req: IncomingMessage, token: string | undefined, all
  * Why an upgrade's Origin is refused, or undefined when it is fine. No Origin
  * (a CLI, a server) is fine; a browser page may open a WebSocket only from the
  * node's own origin (scheme, host and port, taken from the Host it asked for)
- * or one listed in `allowed`. `Origin: null` (a sandboxed page, a file) is
- * another origin like any other.
+ * or one listed in `allowed`. The node's own origin has the scheme of the
+ * page that loaded from it: `https` when the node serves TLS, so an
+ * `http://` origin sent to a wss endpoint is another origin. `Origin: null`
+ * (a file:// page, a sandboxed iframe: any such page, so anyone) passes only
+ * when `allowed` lists `null` itself.
  */
 export function originFailure(req: IncomingMessage, tls: boolean, allowed: readonly string[]): string | undefined {
   const origin = req.headers.origin
   if (origin === undefined) return undefined
+  if (origin === 'null') return allowed.includes('null') ? undefined : 'origin null (a file:// page or a sandboxed iframe) is not allowed (allow it with --allow-origin null)'
   const own = req.headers.host ? normalizeOrigin(`${tls ? 'https' : 'http'}://${req.headers.host}`) : undefined
   const given = normalizeOrigin(origin)
   if (given !== undefined && (given === own || allowed.includes(given))) return undefined
-  return `origin ${origin} is not allowed (allow it with --allow-origin ${given ?? origin})`
+  const ownHint = own !== undefined && given !== undefined && new URL(given).host === new URL(own).host ? `; this node's own origin is ${own}` : ''
+  return `origin ${origin} is not allowed (allow it with --allow-origin ${given ?? origin}${ownHint})`
 }
 
 /**
@@ -98,11 +103,11 @@ export function normalizeOrigin(text: string): string | undefined {
 
 /** The node's checks before a request or upgrade reaches it: token (401) before Origin (403). */
 export function createGuards(opts: GuardOptions): Guards {
-  const allowed = opts.allowedOrigins.map((o) => normalizeOrigin(o) ?? o)
+  const allowed = opts.allowedOrigins.map((o) => (o === 'null' ? o : (normalizeOrigin(o) ?? o)))
   return {
     checkUpgrade(req) {
       const auth = authFailure(req, opts.token, true)
-      if (auth) return {status: 401, msg: auth}
+      if (auth) return {status: 401, msg: auth, headers: {'www-authenticate': WWW_AUTHENTICATE}}
       const origin = originFailure(req, opts.tls, allowed)
       if (origin) return {status: 403, msg: origin}
       return undefined
@@ -112,8 +117,8 @@ export function createGuards(opts: GuardOptions): Guards {
       if (PUBLIC_PATHS.has(path) || isConsoleAsset(path) || (opts.metricsPublic && path === METRICS_PATH)) return false
       const auth = authFailure(req, opts.token, false)
       if (!auth) return false
-      res.setHeader('www-authenticate', 'Bearer realm="peerlink"')
-      // Whatever body was sent is not read; closing spares us draining it.
+      res.setHeader('www-authenticate', WWW_AUTHENTICATE)
+      // Whatever body was sent is not read: closing (with the server's lingering close) spares us reading it all.
       res.setHeader('connection', 'close')
       sendError(res, 401, auth)
       return true

@@ -60,7 +60,8 @@ export function addClientRoutes(router: Router, dir: ClientDirectory): void {
 
   router.add('POST', '/client', async (req, res) => {
     const {id, ...reg} = await parseBody(req, RegisterBody, EXAMPLE)
-    sendJson(res, 200, {id: dir.table.register(reg, id)})
+    // it creates an entry (or takes over the one with the id asked for): 201 Created (RFC 9110 §15.3.2)
+    sendJson(res, 201, {id: dir.table.register(reg, id)})
   })
 
   router.add('PATCH', '/client', async (req, res) => {

@@ -16,8 +16,9 @@ interface Route {
 
 /**
  * A small method + path router: `/clients/:id/system-time` style patterns,
- * 404 for an unknown path, 405 for a known path with the wrong method, and
- * every thrown {@link HttpError} answered as JSON.
+ * 404 for an unknown path, 405 for a known path with the wrong method, HEAD
+ * answered as GET (Node sends no body for HEAD), and every thrown
+ * {@link HttpError} answered as JSON.
  */
 export class Router {
   private readonly routes: Route[] = []
@@ -37,18 +38,20 @@ export class Router {
       return
     }
     const parts = url.pathname.split('/').filter(Boolean)
+    const method = req.method === 'HEAD' ? 'GET' : req.method
     let pathMatched = false
     for (const route of this.routes) {
       const params = match(route.segments, parts)
       if (!params) continue
       pathMatched = true
-      if (route.method !== req.method) continue
+      if (route.method !== method) continue
       try {
         await route.handler(req, res, {params, url})
       } catch (err) {
         if (res.headersSent) {
           res.destroy()
         } else if (err instanceof HttpError) {
+          for (const [name, value] of Object.entries(err.headers)) res.setHeader(name, value)
           sendError(res, err.status, err.message, err.extra)
         } else {
           sendError(res, 500, 'internal error')
@@ -57,7 +60,7 @@ export class Router {
       return
     }
     if (pathMatched) {
-      const allowed = this.routes.filter((r) => match(r.segments, parts)).map((r) => r.method)
+      const allowed = this.routes.filter((r) => match(r.segments, parts)).flatMap((r) => (r.method === 'GET' ? ['GET', 'HEAD'] : [r.method]))
       res.setHeader('allow', allowed.join(', '))
       sendError(res, 405, `method ${req.method} not allowed on ${url.pathname}; use ${allowed.join(' or ')}`)
     } else {

@@ -1,3 +1,4 @@
+import {escapeForTerminal} from '../protocol/terminal-text.js'
 import {formatDuration} from '../protocol/units.js'
 import type {LoadReport} from './runner.js'
 
@@ -23,5 +24,6 @@ export function formatReport(r: LoadReport): string {
   for (const [reason, count] of Object.entries(r.failures)) rows.push(['gave up', `${count}× ${reason}`])
   rows.push(['result', r.ok ? 'PASS: every client acknowledged, node in zero state' : `FAIL: ${r.problems.join('; ')}`])
   const width = Math.max(...rows.map(([k]) => k.length))
-  return rows.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n')
+  // the node's name and the failure reasons came from the network
+  return rows.map(([k, v]) => `${k.padEnd(width)}  ${escapeForTerminal(v)}`).join('\n')
 }

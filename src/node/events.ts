@@ -13,6 +13,11 @@ export type NodeEvent =
   | {event: 'message_sent'; text: string; to: string; attempt: number}
   | {event: 'message_acked'; text: string; to: string; rtt_ms: number}
   | {event: 'message_failed'; text: string; to: string; reason: string}
+  | {event: 'cluster_joined'; cluster: string; url: string}
+  | {event: 'cluster_lost'; cluster: string; url: string; reason: string; retry_in_ms: number}
+  /** another member of the cluster (`member`: its name; `node` is the writer of every NDJSON line) */
+  | {event: 'cluster_node_up'; member: string; reason: string}
+  | {event: 'cluster_node_down'; member: string; reason: string}
   | {event: 'error'; msg: string; kind?: ErrorKind}
   | {event: 'info'; topic: string; msg?: string; data?: unknown}
   | {event: 'stopped'; code: number}

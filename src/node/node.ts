@@ -14,7 +14,7 @@ import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable} from '../registry/table.js'
 import type {NodeEvent} from './events.js'
 import {Peers, type PeerInfo} from './peers.js'
-import {ClientRelay, type Endpoint, type RelayFabric} from './relaying.js'
+import {ClientRelay, type Endpoint, type FabricStats, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
 import {Conn, NodeServer, type Role} from './server.js'
 import {serveConsoleAndMetrics} from './web.js'
@@ -82,6 +82,8 @@ export interface NodeStats {
   pending: number
   outbox: number
   clients: number
+  /** with --cluster: the members and their summed counts */
+  cluster?: FabricStats
 }
 
 /**
@@ -178,6 +180,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   async start(): Promise<void> {
     this.boundPort = await this.server.listen()
     this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
+    await this.opts.fabric?.start?.()
     const left = this.store.size
     if (left > 0) this.report({event: 'info', topic: 'outbox', msg: resendingLine(left), data: {resending: left, state: this.store.location}})
     for (const url of this.opts.peers) this.peers.add(url)
@@ -239,6 +242,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       pending: this.relay.pending,
       outbox: this.peers.outbox,
       clients: this.table.size,
+      ...(this.opts.fabric?.stats && {cluster: this.opts.fabric.stats()}),
     }
   }
 
@@ -277,6 +281,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.asks.close()
     this.delivery.clear()
     await Promise.all([this.peers.close(reason), this.server.close(1001, 'going away')])
+    // after the connections: what they held is re-forwarded through the cluster while it is still joined
+    await this.opts.fabric?.stop?.()
     const kept = this.store.size
     if (kept > 0 && this.store.location !== undefined) {
       const failing = this.store.failing

@@ -48,11 +48,15 @@ export class Relay<C> {
    *   connection that is closing (close frame sent or received) is never picked.
    * @param random uniform random number in [0, 1), replaceable in tests
    * @param choose where a message goes (see {@link Chooser}); local picking by default
+   * @param stranded told when X is left with nobody to hold it (no receiver
+   *   anywhere): a cluster hands X back to a member origin, which can still
+   *   place it elsewhere, instead of keeping it here for an origin that waits
    */
   constructor(
     private readonly isOpen: (c: C) => boolean,
     private readonly random: () => number = Math.random,
     private readonly choose: Chooser<C> = (_origin, local) => local(),
+    private readonly stranded?: (text: string, origins: ReadonlySet<C>) => void,
   ) {}
 
   /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
@@ -153,6 +157,28 @@ export class Relay<C> {
     return forwards
   }
 
+  /** `origin` no longer waits for X here (a member took X back): forgets it, and X when nobody else waits. */
+  withdraw(origin: C, text: string): void {
+    const entry = this.entries.get(text)
+    if (!entry || !entry.origins.delete(origin)) return
+    this.state.get(origin)?.originOf.delete(text)
+    if (entry.origins.size === 0) this.drop(text, entry)
+  }
+
+  /**
+   * `holder` gives X back unanswered (a member that had nobody to hand it
+   * to): X goes to another receiver, unless someone else still holds it or
+   * nobody waits for it.
+   */
+  release(holder: C, text: string): Forward<C> | undefined {
+    const entry = this.entries.get(text)
+    if (!entry || !entry.holders.delete(holder)) return undefined
+    this.state.get(holder)?.holding.delete(text)
+    if (entry.holders.size > 0 || entry.origins.size === 0) return undefined
+    const to = this.assign(entry, text, entry.origins.values().next().value as C)
+    return to === undefined ? undefined : {to, text}
+  }
+
   /** A uniformly random open connection, or undefined if none is open. */
   pick(): C | undefined {
     const n = this.conns.length
@@ -168,7 +194,10 @@ export class Relay<C> {
 
   private assign(entry: Entry<C>, text: string, origin: C): C | undefined {
     const to = this.choose(origin, () => this.pick())
-    if (to === undefined) return undefined
+    if (to === undefined) {
+      this.stranded?.(text, entry.origins)
+      return undefined
+    }
     this.track(to)
     entry.holders.add(to)
     ;(this.state.get(to) as ConnState).holding.add(text)

@@ -12,6 +12,21 @@ export interface Endpoint {
   /** fully open: not connecting, and no close frame sent or received */
   readonly isOpen: boolean
   send(text: string): void
+  /**
+   * Set only on another member of a cluster: takes `message text` on behalf of
+   * the origin named `fromName` and reports who received it itself (it knows
+   * the remote connection; the relay does not). Absent on a connection, so the
+   * relay's forward stays one send and one event.
+   */
+  hand?(text: string, fromName: string): void
+}
+
+/** A cluster's view for `GET /stats`: live members (this one included) and the sums of their counts. */
+export interface FabricStats {
+  name: string
+  nodes: number
+  connections: number
+  pending: number
 }
 
 /**
@@ -19,8 +34,20 @@ export interface Endpoint {
  * The default is this node's own connections.
  */
 export interface RelayFabric<E extends Endpoint> {
-  /** see {@link Chooser}: picks the receiver of a message waited for by `origin` */
+  /** see {@link Chooser}: picks the receiver of a message waited for by `origin` (an arrow function: it is called unbound) */
   choose: Chooser<E>
+  /** given once, by the relay that uses this fabric: where other members' messages and oks go in */
+  attach?(relay: ClientRelay<E>, report: (ev: NodeEvent) => void): void
+  /** X has no receiver anywhere (see the Relay's `stranded`): an arrow function, called unbound */
+  stranded?: (text: string, origins: ReadonlySet<E>) => void
+  /** the relay's count of local connections changed (a connection opened or left; never called per frame) */
+  changed?(): void
+  /** joins (in the background: a fabric that cannot reach its bus serves local connections meanwhile) */
+  start?(): Promise<void>
+  /** leaves; what this node held for others is re-forwarded by them */
+  stop?(): Promise<void>
+  /** what `GET /stats` shows as `cluster` */
+  stats?(): FabricStats
 }
 
 /** Messages one connection may have waiting for an ok by default; past it the node answers `error` and does not forward. */
@@ -46,11 +73,19 @@ export class ClientRelay<E extends Endpoint> {
   readonly relay: Relay<E>
   private readonly report: (ev: NodeEvent) => void
   private readonly maxPending: number
+  private readonly fabric: RelayFabric<E> | undefined
 
   constructor(opts: ClientRelayOptions<E>) {
     this.report = opts.report
     this.maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION_DEFAULT
-    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose)
+    this.fabric = opts.fabric
+    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded)
+    opts.fabric?.attach?.(this, opts.report)
+  }
+
+  /** Open connections that may be picked (this node's clients). */
+  get connections(): number {
+    return this.relay.connections
   }
 
   /** Relay entries waiting for an ok. */
@@ -61,21 +96,44 @@ export class ClientRelay<E extends Endpoint> {
   /** A client connection opened (or a connection turned out to be a client): it may be picked from now on. */
   add(e: E): void {
     this.relay.add(e)
+    this.fabric?.changed?.()
+  }
+
+  /** Another member of the cluster: an origin and holder of messages, never picked as a connection is. */
+  track(e: E): void {
+    this.relay.track(e)
   }
 
   /** An endpoint left (closed, or turned out to be a peer node): its messages are handed on. */
   remove(e: E): void {
-    for (const {to, text} of this.relay.remove(e)) this.forward(e, to, text)
+    for (const {to, text} of this.relay.remove(e)) this.forward(to, text, e.name)
+    this.fabric?.changed?.()
   }
 
-  /** `message text` from `from`. */
-  message(from: E, text: string): void {
-    if (this.relay.waitingFor(from) >= this.maxPending) {
+  /**
+   * `message text` from `from` (events name it `fromName`: a member passes
+   * `node/conn`). Returns the receiver it went to, if any.
+   */
+  message(from: E, text: string, fromName: string = from.name): E | undefined {
+    // a member is the origin of every message of its connections: they are capped there, not here
+    if (this.relay.waitingFor(from) >= this.maxPending && from.hand === undefined) {
       from.send(encodeFrame({verb: 'error', text: `too many messages waiting for their ok (at most ${this.maxPending} per connection): this one was not forwarded, send it again later`}))
-      return
+      return undefined
     }
     const to = this.relay.message(from, text)
-    if (to !== undefined) this.forward(from, to, text)
+    if (to !== undefined) this.forward(to, text, fromName)
+    return to
+  }
+
+  /** Member `origin` took X back (it could not place it): it no longer waits for X here. */
+  withdraw(origin: E, text: string): void {
+    this.relay.withdraw(origin, text)
+  }
+
+  /** Member `holder` handed X back unanswered: X goes to another receiver. */
+  release(holder: E, text: string): void {
+    const f = this.relay.release(holder, text)
+    if (f !== undefined) this.forward(f.to, f.text, holder.name)
   }
 
   /** `ok text` from `from`: every origin waiting for it gets it, unless `from` was never handed it. */
@@ -88,8 +146,9 @@ export class ClientRelay<E extends Endpoint> {
     for (const origin of origins) origin.send(`ok ${text}`)
   }
 
-  private forward(from: E, to: E, text: string): void {
+  private forward(to: E, text: string, fromName: string): void {
+    if (to.hand !== undefined) return to.hand(text, fromName)
     to.send(`message ${text}`)
-    this.report({event: 'message_relayed', from: from.name, text, to: to.name})
+    this.report({event: 'message_relayed', from: fromName, text, to: to.name})
   }
 }

@@ -8,14 +8,22 @@ import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {closeGracefully} from '../client/close.js'
 import {decodeFrame, encodeFrame, isUuid, PEERLINK_HEADER, type Frame, type Hello} from '../protocol/frame.js'
-import {WS_PATH} from '../protocol/defaults.js'
-import type {Refusal} from '../http/respond.js'
-import {maxConnectionsFor, openFileLimit} from './limits.js'
+import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
+import {sendError, type Refusal} from '../http/respond.js'
+import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
+import {OncePer} from './once-per.js'
 
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
 export const HEADERS_TIMEOUT_MS = 10_000
 /** The whole request, body included (bodies are at most 1 MiB). */
 export const REQUEST_TIMEOUT_MS = 60_000
+/**
+ * After refusing a request whose body is still coming (413, 401), the node
+ * half-closes and reads on, discarding, for at most this long before it
+ * closes (a lingering close, RFC 9112 §9.6): closing with unread data makes
+ * the kernel reset the connection, and the client may lose the answer.
+ */
+export const LINGER_MS = 5000
 /** How often Node looks for connections past those timeouts. */
 const TIMEOUT_CHECK_MS = 1000
 /**
@@ -99,7 +107,10 @@ export interface ServerHandlers {
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
   close(conn: Conn, code: number, reason: string): void
-  /** accepting a connection failed (EMFILE: out of file descriptors); the open ones keep being served */
+  /**
+   * accepting a connection failed (EMFILE: out of file descriptors; a failed
+   * TLS handshake); the open ones keep being served. Rate-limited by the server.
+   */
   acceptFailed?(msg: string): void
 }
 
@@ -115,6 +126,10 @@ export interface UpgradeEndpoint {
 
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
+/** What a refused upgrade is told when the node holds all the WebSockets it can (seconds). */
+export const RETRY_AFTER_S = 5
+/** At most one line per peer address and this interval about failed TLS handshakes. */
+export const TLS_FAILED_LOG_INTERVAL_MS = 60_000
 
 /**
  * HTTP and the WebSocket endpoint `/ws` on one port. Owns the connections:
@@ -128,6 +143,10 @@ export class NodeServer {
   private readonly conns = new Map<string, Conn>()
   private readonly endpoints = new Map<string, UpgradeEndpoint>()
   private pingTimer: NodeJS.Timeout | undefined
+  /** WebSockets this node may hold under its open-file limit (undefined: no limit known); set by listen() */
+  private webSocketCap: number | undefined
+  /** reports "WebSocket connection limit reached" at most once per interval */
+  private readonly capReports = new OncePer(ACCEPT_FAILED_LOG_INTERVAL_MS)
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
 
   constructor(
@@ -141,13 +160,28 @@ export class NodeServer {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...opts,
     }
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handlers.request(req, res)
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
+      if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
+      if (hasBody(req)) res.once('prefinish', () => lingerIfRefused(req, res))
+      handlers.request(req, res)
+    }
     const limits: http.ServerOptions = {
       headersTimeout: this.opts.headersTimeoutMs,
       requestTimeout: this.opts.requestTimeoutMs,
       connectionsCheckingInterval: TIMEOUT_CHECK_MS,
     }
     this.http = opts.tls ? https.createServer({...limits, cert: opts.tls.cert, key: opts.tls.key}, onRequest) : http.createServer(limits, onRequest)
+    // Expect: 100-continue: whatever answers without the body (401, 404, 405,
+    // 413 by Content-Length) has answered once the handler's synchronous part
+    // and its promise callbacks ran; only a handler that waits for the body
+    // makes the client send it.
+    this.http.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      onRequest(req, res)
+      setImmediate(() => {
+        if (!res.headersSent && !res.writableEnded) res.writeContinue()
+      })
+    })
     this.http.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       // malformed HTTP, oversized headers: answer if we still can, never crash
       if (socket.writable) {
@@ -157,12 +191,23 @@ export class NodeServer {
             : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
               ? '408 Request Timeout'
               : '400 Bad Request'
-        socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+        endAndLinger(socket, `HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
       } else {
         socket.destroy()
       }
     })
-    this.wss = new WebSocketServer({noServer: true, maxPayload: opts.maxPayloadBytes, clientTracking: false})
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: opts.maxPayloadBytes,
+      clientTracking: false,
+      // ws would answer the first protocol offered, so a client offering "chat"
+      // would believe the node speaks chat: select ours or none.
+      handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+    })
+    // What ws still finds wrong after handshakeProblem (a malformed
+    // Sec-WebSocket-Protocol list) is answered as JSON like every other error,
+    // not with ws's text/html page.
+    this.wss.on('wsClientError', (err, socket) => refuse(socket, {status: 400, msg: `bad WebSocket handshake: ${err.message}`}))
     // tells a peerlink client to wait for our welcome (and any other client that we are peerlink)
     this.wss.on('headers', (headers) => headers.push(`${PEERLINK_HEADER}: 1`))
     this.http.on('upgrade', (req, socket, head) => this.upgrade(req, socket, head))
@@ -210,10 +255,13 @@ export class NodeServer {
     })
     // Near the open-file limit, refuse new connections cleanly (net.Server
     // closes them and emits 'drop') rather than hit EMFILE in the middle of
-    // serving the open ones.
+    // serving the open ones. Below that socket cap, a smaller one for
+    // WebSockets keeps sockets in reserve: upgrades past it get 503 with
+    // Retry-After, and /healthz and /stats still answer.
     const fdLimit = this.opts.openFileLimit ?? openFileLimit()
     const maxConnections = maxConnectionsFor(fdLimit)
     if (maxConnections !== undefined) this.http.maxConnections = maxConnections
+    this.webSocketCap = webSocketCapFor(fdLimit)
     let lastAcceptLogMs = -Infinity
     const acceptFailed = (why: string) => {
       const now = Date.now()
@@ -226,6 +274,19 @@ export class NodeServer {
       // After listening, server-level errors (EMFILE on accept) must not crash
       // the node: libuv drops the pending connection and the open ones go on.
       acceptFailed(err.code === 'EMFILE' || err.code === 'ENFILE' ? `too many open files (${err.code})` : `cannot accept a connection (${err.code ?? err.message})`)
+    })
+    // A certificate nobody trusts, plain http to the TLS port: each failure is
+    // silent to the operator unless said here, once per address and interval.
+    const tlsFailures = new OncePer(TLS_FAILED_LOG_INTERVAL_MS)
+    // By the time a handshake has failed the socket may be gone, and with it
+    // its address: read it when the TCP connection comes in (Node caches it on
+    // the raw socket, which the TLS socket keeps as its parent).
+    if (this.opts.tls) this.http.on('connection', (raw: Duplex & {remoteAddress?: string}) => void raw.remoteAddress)
+    this.http.on('tlsClientError', (err: NodeJS.ErrnoException & {reason?: string}, socket: Duplex & {remoteAddress?: string; _parent?: {remoteAddress?: string}}) => {
+      const address = socket.remoteAddress ?? socket._parent?.remoteAddress ?? 'unknown'
+      if (!tlsFailures.allow(address)) return
+      const seconds = TLS_FAILED_LOG_INTERVAL_MS / 1000
+      this.handlers.acceptFailed?.(`TLS handshake with ${address} failed: ${describeTlsFailure(err)}; further failures from ${address} are not shown for ${seconds}s`)
     })
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingIntervalMs)
     this.pingTimer.unref()
@@ -248,13 +309,29 @@ export class NodeServer {
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy())
-    const path = (req.url ?? '/').split('?')[0]
+    const path = pathOf(req.url)
     const endpoint = this.endpoints.get(path)
-    if (path !== WS_PATH && !endpoint) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
-    const refusal = this.opts.checkUpgrade?.(req)
+    if (!isWsPath(path) && !endpoint) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
+    // a broken handshake first (it says nothing about the node), then token and origin, then room
+    const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req) ?? this.capacityProblem()
     if (refusal) return refuse(socket, refusal)
     if (endpoint) return endpoint.handleUpgrade(req, socket, head)
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+  }
+
+  /** A 503 when the node holds all the WebSockets its open-file limit allows (reported once per interval). */
+  private capacityProblem(): Refusal | undefined {
+    if (this.webSocketCap === undefined || this.connectionCount < this.webSocketCap) return undefined
+    if (this.capReports.allow('cap')) {
+      this.handlers.acceptFailed?.(
+        `WebSocket connection limit reached (${this.webSocketCap} under ulimit -n ${this.opts.openFileLimit ?? openFileLimit()}): new upgrades get 503, the open ones are still served; raise the limit (ulimit -n)`,
+      )
+    }
+    return {
+      status: 503,
+      msg: `this node holds all the WebSocket connections it can (${this.webSocketCap}); try again later`,
+      headers: {'retry-after': String(RETRY_AFTER_S)},
+    }
   }
 
   private accept(ws: WebSocket, req: http.IncomingMessage): void {
@@ -308,10 +385,125 @@ export class NodeServer {
   }
 }
 
+/** The WebSocket endpoint, with or without a trailing slash (`/ws/` is the same place to anyone typing a URL). */
+function isWsPath(path: string): boolean {
+  return path === WS_PATH || path === `${WS_PATH}/`
+}
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]
+}
+
+const UPGRADE_REQUIRED: Refusal = {
+  status: 426,
+  msg: `${WS_PATH} is the WebSocket endpoint: connect with a WebSocket client (GET with "Upgrade: websocket"), e.g. ws://HOST:PORT${WS_PATH}`,
+  headers: {upgrade: 'websocket', connection: 'Upgrade'},
+}
+
+/** RFC 6455 §4.1: 16 random bytes, base64. */
+const WS_KEY = /^[+/0-9A-Za-z]{22}==$/
+
+/**
+ * What is wrong with an upgrade request as a WebSocket opening handshake
+ * (RFC 6455 §4.1/§4.4), checked before ws sees it so that every refusal is
+ * JSON with the status the RFC asks for; undefined when it is a good one.
+ */
+export function handshakeProblem(req: http.IncomingMessage): Refusal | undefined {
+  if (req.method !== 'GET') return {status: 405, msg: `a WebSocket handshake is a GET request, not ${req.method}`, headers: {allow: 'GET'}}
+  if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
+    return {...UPGRADE_REQUIRED, msg: `this endpoint upgrades to websocket only, not "${req.headers.upgrade ?? ''}"`}
+  }
+  const version = req.headers['sec-websocket-version']
+  if (version !== '13') {
+    return {
+      status: 426,
+      msg: `${version === undefined ? 'no Sec-WebSocket-Version' : `WebSocket version "${version}" is not supported`}: this node speaks version 13 (RFC 6455)`,
+      headers: {'sec-websocket-version': '13'},
+    }
+  }
+  const key = req.headers['sec-websocket-key']
+  if (key === undefined || !WS_KEY.test(key)) return {status: 400, msg: 'Sec-WebSocket-Key must be 16 random bytes in base64 (RFC 6455 §4.1)'}
+  return undefined
+}
+
+function hasBody(req: http.IncomingMessage): boolean {
+  const length = req.headers['content-length']
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * Called as an answer is finished: when it says `connection: close` while
+ * the request's body is still coming, Node would destroy the socket right
+ * after writing it (destroySoon), resetting the connection under a client
+ * still sending. Replace that with a lingering close on this socket: send
+ * the answer and a FIN, keep reading and discarding until the client closes
+ * its side, at most {@link LINGER_MS}.
+ */
+function lingerIfRefused(req: http.IncomingMessage, res: http.ServerResponse): void {
+  if (req.complete || String(res.getHeader('connection')).toLowerCase() !== 'close') return
+  const socket = req.socket
+  socket.destroySoon = () => {
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+    timer.unref()
+    socket.once('close', () => clearTimeout(timer))
+    // Node's HTTP parser still reads this socket: the rest of the body is
+    // dropped as the request's, and the client's FIN ends it (clientError)
+    socket.end()
+    socket.resume()
+  }
+}
+
+/** Answers a plain HTTP request with a refusal, JSON like every error. */
+function sendRefusal(res: http.ServerResponse, refusal: Refusal): void {
+  for (const [name, value] of Object.entries(refusal.headers ?? {})) res.setHeader(name, value)
+  sendError(res, refusal.status, refusal.msg)
+}
+
+/** Why a TLS handshake failed, from the server's side, in words an operator can act on. */
+export function describeTlsFailure(err: NodeJS.ErrnoException & {reason?: string}): string {
+  const reason = err.reason ?? err.message.split('\n')[0]
+  switch (err.code) {
+    case 'ERR_SSL_HTTP_REQUEST':
+      return `a plain http request (${err.code}): the client must use https:// or wss://`
+    case 'ERR_TLS_HANDSHAKE_TIMEOUT':
+      return 'no handshake within the timeout'
+    case 'ECONNRESET':
+      return 'the client closed the connection during the handshake (clients that do not trust the certificate do that: do they have the CA, --ca?)'
+  }
+  if (/alert (bad certificate|unknown ca|certificate unknown)/.test(reason)) return `the client refused the certificate (${reason}): does it trust the CA (--ca)?`
+  return err.code ? `${reason} (${err.code})` : reason
+}
+
+/** Refuses an upgrade on its raw socket: the status, the refusal's headers, the JSON error body; then closes. */
 function refuse(socket: Duplex, refusal: Refusal): void {
   const body = JSON.stringify({error: true, msg: refusal.msg})
   const reason = http.STATUS_CODES[refusal.status] ?? 'Error'
-  socket.end(
-    `HTTP/1.1 ${refusal.status} ${reason}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  )
+  const headers: Record<string, string> = {
+    ...refusal.headers,
+    // an Upgrade header goes with the "upgrade" connection option (RFC 9110 §7.8)
+    connection: refusal.headers?.upgrade ? 'Upgrade, close' : 'close',
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+  }
+  const head = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')
+  endAndLinger(socket, `HTTP/1.1 ${refusal.status} ${reason}\r\n${head}\r\n${body}`)
+}
+
+/**
+ * Writes a last answer on a socket Node no longer manages (an upgrade, a
+ * request it could not parse) and half-closes it, then reads and discards
+ * until the client closes its side, at most {@link LINGER_MS}. A bare end()
+ * would leave the descriptor open for as long as the client keeps its side
+ * open; a destroy() would reset a client still sending.
+ */
+function endAndLinger(socket: Duplex, answer: string): void {
+  const timer = setTimeout(() => socket.destroy(), LINGER_MS)
+  timer.unref()
+  socket.once('close', () => clearTimeout(timer))
+  // the client's FIN: both sides are done
+  socket.once('end', () => socket.destroy())
+  socket.end(answer)
+  socket.resume()
 }

@@ -6,6 +6,12 @@
 
 /** The WebSocket endpoint of every node. */
 export const WS_PATH = '/ws'
+/**
+ * The WebSocket subprotocol name of peerlink's frames (docs/protocol.md). A
+ * client may offer it in Sec-WebSocket-Protocol and the node selects it; a
+ * client that offers none is served the same. No other name is ever selected.
+ */
+export const SUBPROTOCOL = 'peerlink.v1'
 
 export const HOST_DEFAULT = '127.0.0.1'
 export const PORT_DEFAULT = 8080

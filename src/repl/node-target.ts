@@ -3,6 +3,7 @@ import type {NodeEvent} from '../node/events.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {formatPeer, formatStats, type PeerLine} from './format.js'
 import type {ReplTarget} from './repl.js'
+import {escapeForTerminal} from '../protocol/terminal-text.js'
 
 /** What the REPL needs of a node (a PeerNode is one). */
 export interface NodeView {
@@ -63,7 +64,8 @@ export function nodeTarget(node: NodeView): ReplTarget {
           const {id, name} = found.entry
           const answer = await node.askClient(id, 'system-time')
           const ts = typeof answer.ts === 'string' ? answer.ts : JSON.stringify(answer)
-          return {msg: `${name} (${id}): ${ts}`, data: {id, name, ts}}
+          // name and clock came from the network: escaped within the line (the renderer escapes lines, not a newline in a field)
+          return {msg: `${escapeForTerminal(name)} (${id}): ${escapeForTerminal(ts)}`, data: {id, name, ts}}
         }
         default:
           throw new PeerlinkError('NOT_FOUND', `"${kind}" is not available in this version`)

@@ -1,5 +1,6 @@
 import {Chalk, type ChalkInstance} from 'chalk'
 import type {NodeEvent} from '../node/events.js'
+import {escapeForTerminal, jsonForTerminal} from '../protocol/terminal-text.js'
 import type {Console} from './console.js'
 
 /** Turns node events into output; `--json` and text are two renderers, not an `if` in every function. */
@@ -55,7 +56,8 @@ export class JsonRenderer implements Renderer {
   private write(): void {
     this.scheduled = false
     if (this.buffer.length === 0) return
-    const text = this.buffer
+    // the JSON value stays exact; only characters a terminal would act on are \u-escaped
+    const text = jsonForTerminal(this.buffer)
     this.buffer = ''
     this.out.write(text)
   }
@@ -84,41 +86,54 @@ export class TextRenderer implements Renderer {
 
   event(ev: NodeEvent): void {
     const c = this.c
+    // Every string an event carries may come from the network (names, texts,
+    // close reasons, error texts): shown escaped, never raw (issue 13).
+    const v = escapeForTerminal
     switch (ev.event) {
       case 'listening':
-        return this.line(`listening on ${c.bold(ev.url)}`)
+        return this.line(`listening on ${c.bold(v(ev.url))}`)
       case 'peer_connected':
-        return this.line(c.green(`linked to peer ${ev.peer} (${ev.url})`))
+        return this.line(c.green(`linked to peer ${v(ev.peer)} (${v(ev.url)})`))
       case 'peer_disconnected': {
-        if (ev.dropped) return this.line(c.yellow(`peer ${ev.peer} dropped: ${ev.reason}`))
+        if (ev.dropped) return this.line(c.yellow(`peer ${v(ev.peer)} dropped: ${v(ev.reason)}`))
         const retry = ev.retry_in_ms === undefined ? 'reconnecting' : 'retrying'
-        return this.line(c.yellow(`peer ${ev.peer} not connected: ${ev.reason}; ${retry}`))
+        return this.line(c.yellow(`peer ${v(ev.peer)} not connected: ${v(ev.reason)}; ${retry}`))
       }
       case 'client_connected':
-        if (ev.role === 'node') return this.line(`peer ${ev.name} dialed in`)
-        return this.fold('connected', () => `client ${ev.name} connected (id ${ev.id})`)
+        if (ev.role === 'node') return this.line(`peer ${v(ev.name)} dialed in`)
+        return this.fold('connected', () => `client ${v(ev.name)} connected (id ${v(ev.id)})`)
       case 'client_disconnected':
-        if (ev.role === 'node') return this.line(`peer ${ev.name} hung up (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
-        return this.fold('disconnected', () => `client ${ev.name} disconnected (${ev.code}${ev.reason ? ` ${ev.reason}` : ''})`)
+        if (ev.role === 'node') return this.line(`peer ${v(ev.name)} hung up (${ev.code}${ev.reason ? ` ${v(ev.reason)}` : ''})`)
+        return this.fold('disconnected', () => `client ${v(ev.name)} disconnected (${ev.code}${ev.reason ? ` ${v(ev.reason)}` : ''})`)
       case 'message_received':
         // a resend was acknowledged again at once; it was shown the first time (docs/protocol.md §4: shown once)
         if (ev.repeat) return
-        return this.line(`${c.cyan(ev.from)}: ${ev.text}`)
+        return this.line(`${c.cyan(v(ev.from))}: ${v(ev.text)}`)
       case 'message_relayed':
-        return this.fold('relayed', () => `relayed "${ev.text}" from ${ev.from} to ${ev.to}`)
+        return this.fold('relayed', () => `relayed "${v(ev.text)}" from ${v(ev.from)} to ${v(ev.to)}`)
       case 'message_sent':
-        if (ev.attempt > 1) return this.line(c.yellow(`resent to ${ev.to} (attempt ${ev.attempt}): ${ev.text}`))
-        return this.line(c.dim(`sent to ${ev.to}: ${ev.text}`))
+        if (ev.attempt > 1) return this.line(c.yellow(`resent to ${v(ev.to)} (attempt ${ev.attempt}): ${v(ev.text)}`))
+        return this.line(c.dim(`sent to ${v(ev.to)}: ${v(ev.text)}`))
       case 'message_acked':
-        return this.line(c.green(`✓ ${ev.to} acknowledged: ${ev.text} (${ev.rtt_ms} ms)`))
+        return this.line(c.green(`✓ ${v(ev.to)} acknowledged: ${v(ev.text)} (${ev.rtt_ms} ms)`))
       case 'message_failed':
-        return this.line(c.red(`✗ not acknowledged by ${ev.to}: ${ev.text} (${ev.reason})`))
+        return this.line(c.red(`✗ not acknowledged by ${v(ev.to)}: ${v(ev.text)} (${v(ev.reason)})`))
+      case 'cluster_joined':
+        return this.line(c.green(`joined cluster ${v(ev.cluster)} on ${v(ev.url)}`))
+      case 'cluster_lost':
+        return this.line(c.yellow(`not connected to cluster ${v(ev.cluster)} on ${v(ev.url)}: ${v(ev.reason)}; serving this node's connections only, retrying`))
+      case 'cluster_node_up':
+        // a member's name comes from the network: escaped like every text from it
+        return this.line(c.green(`cluster member ${v(ev.member)} up (${v(ev.reason)})`))
+      case 'cluster_node_down':
+        return this.line(c.yellow(`cluster member ${v(ev.member)} down (${v(ev.reason)}); what it held is re-forwarded`))
       case 'error':
-        return this.console.errorLine(`${this.stamp()}${c.red(`error: ${ev.msg}`)}`)
+        return this.console.errorLine(`${this.stamp()}${c.red(`error: ${v(ev.msg)}`)}`)
       case 'info':
         // the outbox's lines are news about this run, stamped like the events around them
-        if (ev.topic === 'outbox' && ev.msg !== undefined) return this.line(c.yellow(ev.msg))
-        for (const line of (ev.msg ?? JSON.stringify(ev.data)).split('\n')) this.console.line(line)
+        if (ev.topic === 'outbox' && ev.msg !== undefined) return this.line(c.yellow(v(ev.msg)))
+        // an answer is several lines on purpose; whatever it quotes is escaped within its line
+        for (const line of (ev.msg ?? JSON.stringify(ev.data)).split('\n')) this.console.line(v(line))
         return
       case 'stopped':
         return this.line(`stopped${ev.code === 0 ? '' : ' (exit 1: not everything was acknowledged)'}`)
@@ -126,7 +141,7 @@ export class TextRenderer implements Renderer {
   }
 
   replError(msg: string): void {
-    this.console.errorLine(this.c.red(`error: ${msg}`))
+    this.console.errorLine(this.c.red(`error: ${escapeForTerminal(msg)}`))
   }
 
   async flush(): Promise<void> {
@@ -136,7 +151,7 @@ export class TextRenderer implements Renderer {
   private stamp(): string {
     const now = new Date()
     const hms = [now.getHours(), now.getMinutes(), now.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':')
-    return `${this.c.gray(hms)} ${this.c.bold(this.node)} `
+    return `${this.c.gray(hms)} ${this.c.bold(escapeForTerminal(this.node))} `
   }
 
   private line(text: string): void {

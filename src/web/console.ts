@@ -367,6 +367,14 @@ function describe(ev: Json): {text: string; cls: string} {
       return {text: `✓ ${s('to')} acknowledged: ${s('text')} (${s('rtt_ms')} ms)`, cls: 'ev-acked'}
     case 'message_failed':
       return {text: `✗ not acknowledged by ${s('to')}: ${s('text')} (${s('reason')})`, cls: 'ev-failed'}
+    case 'cluster_joined':
+      return {text: `joined cluster ${s('cluster')} on ${s('url')}`, cls: 'ev-acked'}
+    case 'cluster_lost':
+      return {text: `not connected to cluster ${s('cluster')} on ${s('url')}: ${s('reason')}; serving this node's connections only, retrying`, cls: 'ev-down'}
+    case 'cluster_node_up':
+      return {text: `cluster member ${s('member')} up (${s('reason')})`, cls: 'ev-acked'}
+    case 'cluster_node_down':
+      return {text: `cluster member ${s('member')} down (${s('reason')}); what it held is re-forwarded`, cls: 'ev-down'}
     case 'error':
       return {text: `error: ${s('msg')}`, cls: 'ev-error'}
     case 'info':

@@ -1,4 +1,5 @@
-import {readFileSync, statSync} from 'node:fs'
+import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import os from 'node:os'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cliEnv, events, freePort, runCli, startNode, type Spawned} from '../helpers/cli.js'
@@ -89,6 +90,22 @@ describe('token auth', () => {
   })
 })
 
+describe('Origin: null', () => {
+  it('is refused 403 unless --allow-origin null asks for it, then let in', async () => {
+    const allowing = await startNode(['nulls', '--port', '0', '--no-repl', '--token', TOKEN, '--allow-origin', 'null'])
+    const refusing = await startNode(['strict', '--port', '0', '--no-repl', '--token', TOKEN])
+    try {
+      const refused = new TestClient(refusing.url, {headers: {...bearer(TOKEN), origin: 'null'}})
+      await expect(refused.open()).rejects.toThrow(/403/)
+      const allowed = await new TestClient(allowing.url, {headers: {...bearer(TOKEN), origin: 'null'}}).open()
+      await allowed.close()
+      await refused.close()
+    } finally {
+      await Promise.all([stop(allowing), stop(refusing)])
+    }
+  })
+})
+
 describe('--no-auth', () => {
   it('serves every route and the upgrade without a token, and warns on stderr', async () => {
     const node = await startNode(['open', '--port', '0', '--no-repl', '--no-auth'])
@@ -111,6 +128,52 @@ describe('--no-auth', () => {
       await client.close()
     } finally {
       await stop(node)
+    }
+  })
+})
+
+describe('--token-file', () => {
+  it('gives a node and its clients the token without putting it in the process list', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'peerlink-token-'))
+    const file = path.join(dir, 'token')
+    const secret = 'kept-out-of-ps-1234'
+    writeFileSync(file, `${secret}\n`, {mode: 0o600})
+    const node = await startNode(['filed', '--port', '0', '--no-repl', '--token-file', file])
+    try {
+      // what `ps` shows: the command line of the node
+      const cmdline = readFileSync(`/proc/${node.proc.pid}/cmdline`, 'utf8')
+      expect(cmdline).toContain('--token-file')
+      expect(cmdline).not.toContain(secret)
+      expect((await call(node.port, 'GET', '/stats', {headers: bearer(secret)})).status).toBe(200)
+      const echo = await runCli(['echo', node.url, 'hi', '--token-file', file])
+      expect(echo.stderr).toBe('')
+      expect(echo.stdout).toBe('hi\n')
+      const send = await runCli(['send', node.url, 'hi', '--token-file', file, '--retries', '0'])
+      expect(send.code).toBe(0)
+      const without = await runCli(['echo', node.url, 'hi'])
+      expect(without.stderr).toMatch(/401/)
+    } finally {
+      await stop(node)
+      rmSync(dir, {recursive: true, force: true})
+    }
+  })
+
+  it('refuses a missing file, or --token with it, in one line, exit 2; warns about a file others can read', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'peerlink-token-'))
+    try {
+      const missing = await runCli(['echo', 'http://127.0.0.1:1', 'hi', '--token-file', path.join(dir, 'nope')])
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toMatch(/^error: --token-file: cannot read .*nope: ENOENT\n$/)
+      const both = await runCli(['start', 'x', '--port', '0', '--no-repl', '--token', 't', '--token-file', path.join(dir, 'nope')])
+      expect(both.code).toBe(2)
+      expect(both.stderr.trim().split('\n')).toHaveLength(1)
+      expect(both.stderr).toMatch(/--token/)
+      const open = path.join(dir, 'open')
+      writeFileSync(open, 'tok\n', {mode: 0o644})
+      const warned = await runCli(['echo', 'http://127.0.0.1:1', 'hi', '--token-file', open])
+      expect(warned.stderr).toMatch(/^warning: other users can read the token file .*open \(mode 644\): chmod 600 /m)
+    } finally {
+      rmSync(dir, {recursive: true, force: true})
     }
   })
 })

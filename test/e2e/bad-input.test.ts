@@ -1,10 +1,12 @@
 import fc from 'fast-check'
+import {readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {startNode} from '../helpers/cli.js'
+import {events, spawnCli, startNode} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 import {AckingClient} from '../helpers/relay.js'
+import {makeCert} from '../helpers/tls.js'
 import {TestClient} from '../helpers/ws.js'
 
 /**
@@ -12,6 +14,14 @@ import {TestClient} from '../helpers/ws.js'
  * clear error, the node keeps serving (/healthz), and two well-behaved relay
  * clients exchanging `message X`/`ok X` while the abuse happens get every one
  * of their messages acknowledged.
+ *
+ * What issue 13 (third-party clients, a hostile tester) found on the node's
+ * side is here too: hostile text for the operator's terminal (item 1),
+ * subprotocols (2), failed TLS handshakes (3), Origin: null (4), HTTP
+ * conventions on /ws and the routes (5), refused bodies and half-open
+ * refused connections (6). The open-file limit (7) needs its own node under
+ * a low ulimit: open-file-limit.test.ts. The client side (items 1, 8, 9) is
+ * in client-hardening.test.ts, --token-file (13) in auth.test.ts.
  */
 
 const TOKEN = 'bad-input-token'
@@ -190,12 +200,162 @@ describe('bad WebSocket frames', () => {
   })
 })
 
+describe('subprotocols', () => {
+  it('selects peerlink.v1 when offered and no subprotocol otherwise, never echoing an unknown one', async () => {
+    await duringTraffic('subprotocol', async () => {
+      const cases: Array<[string, string | undefined]> = [
+        ['chat, superchat', undefined],
+        ['chat', undefined],
+        ['chat, peerlink.v1', 'peerlink.v1'],
+        ['peerlink.v1', 'peerlink.v1'],
+        ['peerlink.v2', undefined],
+      ]
+      for (const [offered, selected] of cases) {
+        const raw = await RawSocket.upgrade(node.port, `/ws?token=${TOKEN}`, {'Sec-WebSocket-Protocol': offered})
+        expect(raw.status, offered).toBe(101)
+        const answered = /^sec-websocket-protocol: *(.*)$/im.exec(raw.response)?.[1]
+        expect(answered, offered).toBe(selected)
+        raw.destroy()
+        await raw.closed
+      }
+    })
+  })
+})
+
+describe('origins', () => {
+  it('refuses Origin: null with 403 JSON naming --allow-origin null when it is not allowed', async () => {
+    const raw = await RawSocket.upgrade(node.port, `/ws?token=${TOKEN}`, {Origin: 'null'})
+    expect(raw.status).toBe(403)
+    await raw.until(() => raw.body.includes('}'))
+    expect(JSON.parse(raw.body)).toMatchObject({error: true, msg: expect.stringContaining('--allow-origin null')})
+    raw.destroy()
+  })
+})
+
+describe('failed TLS handshakes', () => {
+  it('logs a failed handshake once per peer address and interval, naming the address and the reason', async () => {
+    const cert = makeCert()
+    const secure = await startNode(['secure', '--port', '0', '--no-repl', '--token', TOKEN, '--tls-cert', cert.cert, '--tls-key', cert.key])
+    try {
+      // plain HTTP to the TLS port, twice: two failed handshakes from 127.0.0.1
+      for (let i = 0; i < 2; i++) {
+        const raw = await RawSocket.connect(secure.port)
+        raw.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+        await raw.closed
+      }
+      // a marker event: anything reported before it has been written before it
+      const client = await new TestClient(secure.url, {ca: readFileSync(cert.cert), headers: bearer(TOKEN)}).open()
+      await secure.waitForOutput(/"event":"client_connected"/)
+      await client.close()
+      const failures = events(secure.stdout()).filter((e) => e.event === 'error' && /TLS handshake/.test(String(e.msg)))
+      expect(failures).toHaveLength(1)
+      expect(failures[0].msg).toMatch(/^TLS handshake with 127\.0\.0\.1 failed: .*http request.*; further failures from 127\.0\.0\.1 are not shown for \d+s$/)
+    } finally {
+      secure.kill('SIGTERM')
+      await secure.exited
+      rmSync(cert.dir, {recursive: true, force: true})
+    }
+  })
+})
+
+/** Writes `head` (request line and headers, without the blank line) on a raw socket and waits for the answer's head. */
+async function rawRequest(lines: string[]): Promise<RawSocket> {
+  const raw = await RawSocket.connect(node.port)
+  raw.write(`${lines.join('\r\n')}\r\n\r\n`)
+  await raw.until(() => raw.response !== '' || raw.socket.destroyed)
+  return raw
+}
+
+function header(raw: RawSocket, name: string): string | undefined {
+  return new RegExp(`^${name}: *(.*)$`, 'im').exec(raw.response)?.[1]
+}
+
+/** The headers of a valid upgrade of /ws with the token, minus those named in `without`, plus `extra`. */
+function upgradeHeaders(extra: Record<string, string> = {}, without: string[] = []): string[] {
+  const base: Record<string, string> = {
+    Host: '127.0.0.1',
+    Upgrade: 'websocket',
+    Connection: 'Upgrade',
+    'Sec-WebSocket-Version': '13',
+    'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    Authorization: `Bearer ${TOKEN}`,
+    ...extra,
+  }
+  return Object.entries(base)
+    .filter(([k]) => !without.includes(k))
+    .map(([k, v]) => `${k}: ${v}`)
+}
+
+describe('HTTP conventions on the WebSocket endpoint and the routes', () => {
+  it('answers HEAD on GET routes like GET, without a body', async () => {
+    for (const [route, opts] of [
+      ['/healthz', {}],
+      ['/stats', auth],
+      ['/clients', auth],
+    ] as const) {
+      const get = await call(node.port, 'GET', route, opts)
+      const head = await call(node.port, 'HEAD', route, opts)
+      expect(head.status, route).toBe(200)
+      expect(head.body.length, route).toBe(0)
+      expect(head.headers['content-type'], route).toBe(get.headers['content-type'])
+    }
+    // the guard answers HEAD as it answers GET
+    expect((await call(node.port, 'HEAD', '/stats')).status).toBe(401)
+  })
+
+  it('answers GET /ws without an Upgrade with 426, Upgrade: websocket, as JSON', async () => {
+    for (const path of ['/ws', '/ws/', `/ws?token=${TOKEN}`]) {
+      const res = await call(node.port, 'GET', path, auth)
+      expect(res.status, path).toBe(426)
+      expect(res.headers.upgrade, path).toBe('websocket')
+      expect(res.json, path).toMatchObject({error: true, msg: expect.stringContaining('WebSocket')})
+    }
+  })
+
+  it('sends WWW-Authenticate with the 401 that refuses an upgrade', async () => {
+    const raw = await rawRequest(['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Authorization'])])
+    expect(raw.status).toBe(401)
+    expect(header(raw, 'www-authenticate')).toBe('Bearer realm="peerlink"')
+    raw.destroy()
+  })
+
+  it('answers broken handshakes with JSON like every other error: bad key 400, bad version 426, POST 405', async () => {
+    await duringTraffic('handshakes', async () => {
+      const cases: Array<[string, string[], number, Record<string, string>]> = [
+        ['a short key', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Key': 'c2hvcnQ='})], 400, {}],
+        ['no key', ['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Sec-WebSocket-Key'])], 400, {}],
+        ['version 12', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Version': '12'})], 426, {'sec-websocket-version': '13'}],
+        ['version 8', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Version': '8'})], 426, {'sec-websocket-version': '13'}],
+        ['no version', ['GET /ws HTTP/1.1', ...upgradeHeaders({}, ['Sec-WebSocket-Version'])], 426, {'sec-websocket-version': '13'}],
+        ['POST', ['POST /ws HTTP/1.1', ...upgradeHeaders({'Content-Length': '0'})], 405, {allow: 'GET'}],
+        ['another protocol', ['GET /ws HTTP/1.1', ...upgradeHeaders({Upgrade: 'h2c'})], 426, {upgrade: 'websocket'}],
+        ['a malformed subprotocol list', ['GET /ws HTTP/1.1', ...upgradeHeaders({'Sec-WebSocket-Protocol': 'chat,,x y'})], 400, {}],
+      ]
+      for (const [what, lines, status, headers] of cases) {
+        const raw = await rawRequest(lines)
+        expect(raw.status, what).toBe(status)
+        expect(header(raw, 'content-type'), what).toMatch(/^application\/json/)
+        for (const [name, value] of Object.entries(headers)) expect(header(raw, name), `${what}: ${name}`).toBe(value)
+        await raw.until(() => raw.body.endsWith('}'))
+        expect(JSON.parse(raw.body), what).toMatchObject({error: true, msg: expect.any(String)})
+        raw.destroy()
+      }
+    })
+  })
+
+  it('answers POST /client, which creates an entry, with 201', async () => {
+    const res = await call(node.port, 'POST', '/client', {headers: {...bearer(TOKEN), 'content-type': 'application/json'}, body: JSON.stringify({ip: '127.0.0.1', port: 1, name: 'created'})})
+    expect(res.status).toBe(201)
+    expect(res.json).toMatchObject({id: expect.any(String)})
+  })
+})
+
 describe('bad HTTP', () => {
   it('answers wrong methods with 405 JSON and an Allow header', async () => {
     await duringTraffic('methods', async () => {
       const cases: Array<[string, string, string]> = [
-        ['DELETE', '/healthz', 'GET'],
-        ['POST', '/stats', 'GET'],
+        ['DELETE', '/healthz', 'GET, HEAD'],
+        ['POST', '/stats', 'GET, HEAD'],
         ['GET', '/echo', 'POST'],
         ['PUT', '/echo', 'POST'],
       ]
@@ -269,6 +429,118 @@ describe('bad HTTP', () => {
   })
 })
 
+/** What a client that streams a large body saw: the answer's head (empty when none came) and how the connection ended. */
+interface BodyOutcome {
+  response: string
+  status: number
+  /** the node's answer arrived before the client had sent the whole body */
+  answeredEarly: boolean
+  error?: string
+}
+
+/**
+ * Sends `head` and then `bodyBytes` of body (chunked or as declared), reading
+ * all the while, and stops writing once an answer came. With `keepSending` it
+ * ignores the answer and the node's FIN and writes on until the node ends the
+ * connection (what an unbounded lingering close would never do).
+ */
+async function streamBody(lines: string[], bodyBytes: number, opts: {chunked?: boolean; keepSending?: boolean} = {}): Promise<BodyOutcome> {
+  const socket = net.connect({port: node.port, host: '127.0.0.1', allowHalfOpen: Boolean(opts.keepSending)})
+  await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject))
+  let received = ''
+  let error: string | undefined
+  let sent = 0
+  socket.on('data', (d: Buffer) => (received += d.toString('latin1')))
+  socket.on('error', (err: NodeJS.ErrnoException) => (error ??= err.code ?? err.message))
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()))
+  const head = [...lines, opts.chunked ? 'Transfer-Encoding: chunked' : `Content-Length: ${bodyBytes}`]
+  socket.write(`${head.join('\r\n')}\r\n\r\n`)
+  const chunk = Buffer.alloc(64 * 1024, 'z')
+  const answered = () => /\r\n\r\n/.test(received) && !/^HTTP\/1\.1 100 /.test(received)
+  let answeredEarly = false
+  while ((sent < bodyBytes || opts.keepSending) && !socket.destroyed && error === undefined) {
+    if (answered() && !opts.keepSending) {
+      answeredEarly = sent < bodyBytes
+      break
+    }
+    const piece = opts.chunked ? Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')]) : chunk
+    sent += chunk.length
+    if (!socket.write(piece)) await new Promise((resolve) => socket.once('drain', resolve).once('close', resolve))
+  }
+  if (!socket.destroyed && !opts.keepSending) {
+    if (opts.chunked && sent >= bodyBytes) socket.end('0\r\n\r\n')
+    else socket.end()
+  }
+  await closed
+  const response = received.split('\r\n\r\n')[0]
+  return {response, status: Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0), answeredEarly, ...(error === undefined ? {} : {error})}
+}
+
+describe('bodies the node refuses', () => {
+  const BIG = 16 * 1024 * 1024
+  const echo = (token = TOKEN) => ['POST /echo HTTP/1.1', 'Host: x', `Authorization: Bearer ${token}`, 'Content-Type: text/plain']
+
+  it('answers a body over the limit with 413 the client reads, with no reset: declared, chunked, and with a wrong token (401)', async () => {
+    await duringTraffic('big-body', async () => {
+      const cases: Array<[string, string[], {chunked?: boolean}, number]> = [
+        ['declared length', echo(), {}, 413],
+        ['chunked', echo(), {chunked: true}, 413],
+        ['wrong token', echo('wrong'), {}, 401],
+        ['wrong token, chunked', echo('wrong'), {chunked: true}, 401],
+      ]
+      for (const [what, lines, opts, status] of cases) {
+        const outcome = await streamBody(lines, BIG, opts)
+        expect(outcome.status, `${what}: ${JSON.stringify(outcome)}`).toBe(status)
+        expect(outcome.error, what).toBeUndefined()
+        expect(outcome.response, what).toMatch(/^connection: close$/im)
+      }
+    })
+  })
+
+  it('ends a refused upload that never stops after a bounded time', async () => {
+    // chunked, so that no length ever ends it: only the node can
+    const outcome = await streamBody(echo(), BIG, {keepSending: true, chunked: true})
+    expect(outcome.status).toBe(413)
+    await expectServing()
+  })
+
+  it('closes refused connections even when the client never closes its side (upgrade 401, garbled request 400)', async () => {
+    for (const bytes of [`GET /ws HTTP/1.1\r\n${upgradeHeaders({}, ['Authorization']).join('\r\n')}\r\n\r\n`, 'THIS IS NOT HTTP\r\n\r\n']) {
+      const socket = net.connect({port: node.port, host: '127.0.0.1', allowHalfOpen: true})
+      socket.on('error', () => {})
+      let received = ''
+      socket.on('data', (d: Buffer) => (received += d.toString()))
+      socket.write(bytes)
+      await new Promise((resolve) => socket.once('end', resolve))
+      expect(received).toMatch(/^HTTP\/1\.1 (401|400) /)
+      // The node half-closed; it must not hold the descriptor for as long as
+      // the client likes. Once it has closed, the next byte we send is reset.
+      const gone = new Promise((resolve) => socket.once('error', resolve))
+      const poke = setInterval(() => socket.write('x'), 200)
+      await gone
+      clearInterval(poke)
+      socket.destroy()
+    }
+  })
+
+  it('honours Expect: 100-continue: refuses before the body is sent (413, 401), continues otherwise', async () => {
+    for (const [lines, status] of [
+      [echo(), 413],
+      [echo('wrong'), 401],
+    ] as const) {
+      const raw = await rawRequest([...lines, 'Expect: 100-continue', `Content-Length: ${BIG}`])
+      // the final answer comes first: no 100 Continue, not one byte of the body sent
+      expect(raw.status).toBe(status)
+      raw.destroy()
+    }
+    const raw = await rawRequest([...echo(), 'Expect: 100-continue', 'Content-Length: 5'])
+    expect(raw.status).toBe(100)
+    raw.write('hello')
+    await raw.until(() => raw.body.includes('HTTP/1.1 200') && raw.body.endsWith('hello'))
+    raw.destroy()
+  })
+})
+
 /** Routes that take a JSON body. */
 const JSON_ROUTES: Array<[string, string]> = [
   ['POST', '/client'],
@@ -305,6 +577,61 @@ describe('bad JSON bodies', () => {
     const res = await call(node.port, 'POST', '/echo', {headers: {...bearer(TOKEN), 'content-type': 'application/json'}, body: '{"ip":'})
     expect(res.status).toBe(200)
     expect(res.body.toString()).toBe('{"ip":')
+  })
+})
+
+/** Anything a terminal could act on (see src/protocol/terminal-text.ts); a newline ends each line and is checked apart. */
+const TERMINAL_UNSAFE = /[\p{Cc}\p{Bidi_Control}\p{Zl}\p{Zp}\p{Cs}]/u
+
+describe('text from the network on the operator\'s terminal', () => {
+  it('shows names, messages, frame errors and close reasons from a client escaped, one real line per event', async () => {
+    const texty = spawnCli(['start', 'texty', '--port', '0', '--no-repl', '--token', TOKEN])
+    try {
+      const [, port] = await texty.waitForOutput(/listening on ws:\/\/127\.0\.0\.1:(\d+)\/ws/)
+      const client = await new TestClient(`ws://127.0.0.1:${port}/ws`, auth).open()
+      client.send(`hello ${JSON.stringify({name: 'evil\n00:00:00 texty forged name\u001b[2J\ud800'})}`)
+      await client.waitFor((f) => f.startsWith('welcome '))
+      // (a lone surrogate cannot cross the wire as UTF-8, but JSON in a hello can carry one)
+      // the relay's one connection is the sender itself: it gets its message back and acknowledges it
+      const text = 'hi\u001b]52;c;cm0gLXJmIH4=\u0007\n00:00:00 texty forged message\u009b2J\u202eexe.txt'
+      client.send(`message ${text}`)
+      await client.waitFor((f) => f === `message ${text}`)
+      client.send(`ok ${text}`)
+      await client.waitFor((f) => f === `ok ${text}`)
+      client.send('hello {"name":"evil\u001b[31m')
+      await client.waitFor((f) => f.startsWith('error '))
+      client.ws.close(4001, 'bye\u001b[2J\n00:00:00 texty forged reason')
+      await client.closed
+      await texty.waitForOutput(/disconnected/)
+
+      const out = texty.stdout()
+      const err = texty.stderr()
+      expect(err).toMatch(/error: bad frame from evil\\n/)
+      for (const line of [...out.split('\n'), ...err.split('\n')].filter((l) => l !== '')) {
+        expect(line, JSON.stringify(line)).not.toMatch(TERMINAL_UNSAFE)
+        expect(line, JSON.stringify(line)).toMatch(/^\d\d:\d\d:\d\d texty /)
+      }
+      expect(out).toContain('evil\\n00:00:00 texty forged name\\x1b[2J\\ud800')
+      expect(out).toContain('hi\\x1b]52;c;cm0gLXJmIH4=\\x07\\n00:00:00 texty forged message\\x9b2J\\u202eexe.txt')
+      expect(out).toContain('bye\\x1b[2J\\n00:00:00 texty forged reason')
+    } finally {
+      texty.kill('SIGTERM')
+      await texty.exited
+    }
+  })
+
+  it('keeps --json exact: the same hostile texts parse back to what was sent', async () => {
+    await duringTraffic('json-exact', async () => {
+      const client = await openClient()
+      const text = 'x\u001b[2J\n\u009b\u202e\u2028'
+      client.send(`message ${text}`)
+      await node.waitForOutput(/"event":"message_relayed","from":"[^"]*","text":"x\\u001b\[2J\\n\\u009b\\u202e\\u2028"/)
+      const relayed = events(node.stdout()).filter((e) => e.event === 'message_relayed' && e.text === text)
+      expect(relayed.length).toBeGreaterThan(0)
+      // raw, the NDJSON holds none of them either
+      expect(node.stdout()).not.toMatch(/[\u0080-\u009f\u202e\u2028]/)
+      await client.close()
+    })
   })
 })
 

@@ -1,13 +1,15 @@
 import {spawn} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
 import {cliEnv, RUN} from '../helpers/cli.js'
+import {call} from '../helpers/http.js'
+import {RawSocket} from '../helpers/raw.js'
 import {TestClient} from '../helpers/ws.js'
 
 const TOKEN = 't0k'
 const LIMIT = 150
 
 describe('a node at its open-file limit', () => {
-  it('keeps serving its connections, refuses new ones with a clear line, and does not crash', async () => {
+  it('keeps serving its connections, refuses new ones with 503 and a clear line, answers /healthz and /stats, and does not crash', async () => {
     // ulimit in a shell rather than prlimit: POSIX sh has it everywhere
     const proc = spawn('/bin/sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, RUN, 'start', 'relay', '--port', '0', '--no-repl', '--json'], {
       env: cliEnv({PEERLINK_TOKEN: TOKEN}),
@@ -45,7 +47,20 @@ describe('a node at its open-file limit', () => {
       const open = attempts.filter((c): c is TestClient => c !== undefined)
       expect(open.length).toBeGreaterThan(0)
       expect(open.length).toBeLessThan(LIMIT + 50)
-      expect(out).toMatch(/"event":"error","msg":"open-file limit reached[^"]*refusing new connections, the open ones are still served/)
+      expect(out).toMatch(/"event":"error","msg":"[^"]*limit reached[^"]*the open ones are still served/)
+
+      // Full of WebSockets, the node still has descriptors in reserve: a new
+      // upgrade gets 503 with Retry-After (not a reset), and the HTTP routes answer.
+      const port = Number(new URL(url).port)
+      const refused = await RawSocket.upgrade(port, `/ws?token=${TOKEN}`)
+      expect(refused.status).toBe(503)
+      expect(refused.response).toMatch(/^retry-after: \d+$/im)
+      refused.destroy()
+      expect(out).toMatch(/"event":"error","msg":"WebSocket connection limit reached[^"]*new upgrades get 503/)
+      expect((await call(port, 'GET', '/healthz')).status).toBe(200)
+      const stats = await call(port, 'GET', '/stats', opts)
+      expect(stats.status).toBe(200)
+      expect(stats.json).toMatchObject({connections: open.length})
 
       // the open connections still relay: everyone answers, one sender gets its ok
       for (const c of open) c.ws.on('message', (d) => d.toString().startsWith('message ') && c.send(`ok ${d.toString().slice(8)}`))

@@ -62,7 +62,7 @@ describe('name server', () => {
   it('answers the seed examples with the documented shapes', async () => {
     const r = await node(['R', '--port', '0', '--no-repl', ...NO_PRUNING])
     const reg = await call('POST', `${r.base}/client`, SEED)
-    expect(reg.status).toBe(200)
+    expect(reg.status).toBe(201)
     expect(Object.keys(reg.json)).toEqual(['id'])
     const id: string = reg.json.id
     expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/)

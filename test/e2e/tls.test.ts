@@ -2,7 +2,7 @@ import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cliEnv, freePort, runCli, startNode, type Spawned} from '../helpers/cli.js'
-import {makeCert, type TestCert} from '../helpers/tls.js'
+import {makeCert, makeEcKey, makeRsaKey, type TestCert} from '../helpers/tls.js'
 import {TestClient} from '../helpers/ws.js'
 
 const TOKEN = 'tls-token'
@@ -101,7 +101,9 @@ describe('TLS flag errors', () => {
     ['an unreadable certificate', () => ['--tls-cert', path.join(cert.dir, 'missing.pem'), '--tls-key', cert.key], /--tls-cert: cannot read .*ENOENT/],
     ['an unreadable key', () => ['--tls-cert', cert.cert, '--tls-key', path.join(cert.dir, 'missing.pem')], /--tls-key: cannot read/],
     ['a certificate without a key', () => ['--tls-cert', cert.cert], /--tls-cert needs --tls-key/],
-    ['a key that is not PEM', () => ['--tls-cert', cert.cert, '--tls-key', cert.cert], /not a usable certificate and key/],
+    ['a key that is not PEM', () => ['--tls-cert', cert.cert, '--tls-key', cert.cert], /--tls-key: .* is not a usable PEM private key/],
+    ['an RSA certificate with an EC key', () => ['--tls-cert', cert.cert, '--tls-key', makeEcKey(cert.dir)], /--tls-key: .*an ec key.*certificate .*holds an rsa key/],
+    ['a key of the same type that belongs to another certificate', () => ['--tls-cert', cert.cert, '--tls-key', makeRsaKey(cert.dir)], /does not belong to the certificate/],
     ['an unreadable --ca', () => ['--ca', path.join(cert.dir, 'nope.pem')], /--ca: cannot read/],
     ['a bad --allow-origin', () => ['--allow-origin', 'http://x.test/path'], /origin/],
   ]

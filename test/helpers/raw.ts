@@ -49,8 +49,10 @@ export interface ServerFrame {
  */
 export class RawSocket {
   readonly frames: ServerFrame[] = []
-  /** the status line and headers of the server's answer to the upgrade */
+  /** the status line and headers of the server's answer to the upgrade (or to any request written by hand) */
   response = ''
+  /** what followed the headers of an answer that is not 101 (its body), as text */
+  body = ''
   readonly closed: Promise<void>
   private buffered = Buffer.alloc(0)
   private upgraded = false
@@ -142,7 +144,13 @@ export class RawSocket {
       this.upgraded = true
       this.buffered = this.buffered.subarray(end + 4)
       // an error answer carries a body; it is no frame
-      if (this.status !== 101) this.buffered = Buffer.alloc(0)
+      if (this.status !== 101) {
+        this.body += this.buffered.toString()
+        this.buffered = Buffer.alloc(0)
+      }
+    } else if (this.status !== 101) {
+      this.body += this.buffered.toString()
+      this.buffered = Buffer.alloc(0)
     }
     this.parseFrames()
     this.poke()

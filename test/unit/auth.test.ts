@@ -59,6 +59,18 @@ describe('origin check', () => {
     expect(originFailure(req('/ws', {host: '127.0.0.1:9000', origin: 'http://app.test:3001'}), false, ['http://app.test:3000'])).toMatch(/--allow-origin/)
   })
 
+  it('allows Origin: null (a file:// page, a sandboxed iframe) only when "null" is listed', () => {
+    const nullOrigin = req('/ws', {host: '127.0.0.1:9000', origin: 'null'})
+    expect(originFailure(nullOrigin, false, ['null'])).toBeUndefined()
+    expect(originFailure(nullOrigin, false, ['http://app.test:3000'])).toMatch(/allow it with --allow-origin null/)
+    // listing null lets in no real origin
+    expect(originFailure(req('/ws', {host: '127.0.0.1:9000', origin: 'http://evil.test'}), false, ['null'])).toMatch(/not allowed/)
+  })
+
+  it('treats an http:// origin sent to a wss node as another origin, naming the flag that allows it', () => {
+    expect(originFailure(req('/ws', {host: '127.0.0.1:9443', origin: 'http://127.0.0.1:9443'}), true, [])).toMatch(/--allow-origin http:\/\/127\.0\.0\.1:9443.*https:\/\/127\.0\.0\.1:9443/)
+  })
+
   it('normalizes origins and rejects what is not one', () => {
     expect(normalizeOrigin('HTTP://Example.COM:80')).toBe('http://example.com')
     expect(normalizeOrigin('ftp://example.com')).toBeUndefined()

@@ -120,4 +120,26 @@ describe('relay bookkeeping', () => {
     for (let i = 0; i < 50; i++) expect(relay.pick()).not.toBe('member')
     expect(relay.connections).toBe(2)
   })
+
+  it('tells who is stranded when X has no receiver, and lets a member take X back or give it back', () => {
+    const stranded: Array<[string, string[]]> = []
+    let target: string | undefined = 'member'
+    const relay = new Relay<string>(() => true, () => 0, (_o, local) => target ?? local(), (text, origins) => void stranded.push([text, [...origins]]))
+    relay.track('member')
+    // handed X by the member, with nobody to take it: stranded names the member
+    target = undefined
+    expect(relay.message('member', 'X')).toBeUndefined()
+    expect(stranded).toEqual([['X', ['member']]])
+    relay.withdraw('member', 'X')
+    expect(relay.pending).toBe(0)
+    // a local origin's X handed to the member comes back: it goes to the next receiver
+    relay.add('a')
+    target = 'member'
+    expect(relay.message('a', 'Y')).toBe('member')
+    target = undefined
+    expect(relay.release('member', 'Y')).toEqual({to: 'a', text: 'Y'})
+    expect(relay.ok('member', 'Y')).toBeUndefined()
+    expect(relay.ok('a', 'Y')).toEqual(['a'])
+    expect(relay.pending).toBe(0)
+  })
 })

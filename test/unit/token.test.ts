@@ -17,6 +17,36 @@ describe('token resolution', () => {
     expect(resolveToken({env: {XDG_CONFIG_HOME: home}})).toBe('from-file')
   })
 
+  it('reads --token-file after --token and the URL, before PEERLINK_TOKEN and the default file', () => {
+    const home = tempConfigHome()
+    mkdirSync(path.join(home, 'peerlink'))
+    writeFileSync(path.join(home, 'peerlink', 'token'), 'from-default-file\n')
+    const file = path.join(home, 'my-token')
+    writeFileSync(file, '  from-token-file \n', {mode: 0o600})
+    const env = {XDG_CONFIG_HOME: home, PEERLINK_TOKEN: 'from-env'}
+    expect(resolveToken({file, env})).toBe('from-token-file')
+    expect(resolveToken({file, flag: 'from-flag', env})).toBe('from-flag')
+    expect(resolveToken({file, url: 'from-url', env})).toBe('from-url')
+    // a node given --token-file never creates the default file instead
+    expect(resolveToken({file, env: {XDG_CONFIG_HOME: tempConfigHome()}, create: true})).toBe('from-token-file')
+  })
+
+  it('refuses a --token-file that is missing or empty as a flag error, and warns when others may read it', () => {
+    const home = tempConfigHome()
+    for (const [file, message] of [
+      [path.join(home, 'missing'), /--token-file: cannot read .*missing: ENOENT/],
+      [path.join(home, 'empty'), /--token-file .*empty: the token is empty/],
+    ] as const) {
+      if (file.endsWith('empty')) writeFileSync(file, '\n', {mode: 0o600})
+      expect(() => resolveToken({file, env: {}})).toThrow(message)
+    }
+    const open = path.join(home, 'open')
+    writeFileSync(open, 'tok\n', {mode: 0o644})
+    const warnings: string[] = []
+    expect(resolveToken({file: open, env: {}, warn: (m) => warnings.push(m)})).toBe('tok')
+    expect(warnings).toEqual([expect.stringMatching(/other users can read the token file .*open \(mode 644\): chmod 600/)])
+  })
+
   it('creates a missing token file with mode 0600 and 32 random bytes in hex', () => {
     const env = {XDG_CONFIG_HOME: tempConfigHome()}
     const token = resolveToken({env, create: true})

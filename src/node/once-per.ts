@@ -1,0 +1,26 @@
+/**
+ * Lets one report through per key and interval, so that a flood of the same
+ * trouble (a client retrying a failing TLS handshake, a full node refusing
+ * connections) is one log line, not thousands. Bounded: it remembers at most
+ * `maxKeys` keys; with that many fresh ones it stays quiet until they expire.
+ */
+export class OncePer {
+  private readonly last = new Map<string, number>()
+
+  constructor(
+    readonly intervalMs: number,
+    private readonly maxKeys = 1024,
+  ) {}
+
+  /** True when nothing was let through for `key` within the interval (and records this one). */
+  allow(key: string, nowMs = Date.now()): boolean {
+    const at = this.last.get(key)
+    if (at !== undefined && nowMs - at < this.intervalMs) return false
+    if (at === undefined && this.last.size >= this.maxKeys) {
+      for (const [k, t] of this.last) if (nowMs - t >= this.intervalMs) this.last.delete(k)
+      if (this.last.size >= this.maxKeys) return false
+    }
+    this.last.set(key, nowMs)
+    return true
+  }
+}
