@@ -2,7 +2,7 @@ import {mkdtempSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
-import {MemoryOutbox, type Outbox} from '../../src/client/outbox.js'
+import {MemoryOutbox, outboxKey, type Outbox} from '../../src/client/outbox.js'
 import {DurableOutbox, DurableSeenLog} from '../../src/outbox/durable.js'
 import {defaultStateDir, dirName, stateHome} from '../../src/outbox/state-dir.js'
 import {StateStore} from '../../src/outbox/store.js'
@@ -130,6 +130,14 @@ describe('the durable seen log', () => {
       ['soon', now + 30_000],
       ['later', now + 60_000],
     ])
+  })
+})
+
+describe('the outbox name of a peer', () => {
+  it('is its URL spelled one way, without a ?token= (no secret is written to the state directory)', () => {
+    expect(outboxKey('ws://127.0.0.1:8081/ws')).toBe('ws://127.0.0.1:8081/ws')
+    expect(outboxKey('WS://LOCALHOST:80/ws')).toBe('ws://localhost/ws')
+    expect(outboxKey('wss://h:9443/ws?token=secret&x=1')).toBe('wss://h:9443/ws?x=1')
   })
 })
 
