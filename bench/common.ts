@@ -105,6 +105,17 @@ export function rssBytes(pid: number): number {
   return Number(m[1]) * 1024
 }
 
+let clockTicks: number | undefined
+
+/** User + system CPU a live process has used so far, in ms (Linux /proc). */
+export function procCpuMs(pid: number): number {
+  clockTicks ??= Number(execSync('getconf CLK_TCK').toString().trim()) || 100
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  // the command name (field 2) may hold spaces: count from the closing parenthesis
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Math.round(((Number(fields[11]) + Number(fields[12])) / clockTicks) * 1000)
+}
+
 export function median(values: number[]): number {
   const s = [...values].sort((a, b) => a - b)
   const mid = Math.floor(s.length / 2)

@@ -1,6 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 import {PeerlinkError} from '../protocol/errors.js'
-import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT} from '../protocol/defaults.js'
+import {ACK_DELAY_MS_DEFAULT, ACK_TIMEOUT_MS_DEFAULT, CLUSTER_NAME_DEFAULT, DRAIN_TIMEOUT_MS_DEFAULT} from '../protocol/defaults.js'
 import {formatDuration, parseDuration, parseSize} from '../protocol/units.js'
 import {nodeAddress} from '../client/urls.js'
 
@@ -55,15 +55,34 @@ export function checkWsUrl(input: string): string {
   return input
 }
 
-/** The NATS server of a cluster, `nats://HOST:PORT`. */
+/** One or more NATS servers, `nats://host:port[,nats://host2:port]` (the cluster's NATS). */
 export const natsUrlFlag = Flags.custom<string>({
-  helpValue: 'URL',
-  parse: async (input) => {
-    const url = parseUrlOf(input, 'cluster URL', ['nats'], 'nats://127.0.0.1:4222')
-    if (url.pathname.replace(/^\/$/, '') !== '' || url.search || url.hash) throw new Error(`invalid cluster URL "${input}": use nats://HOST:PORT, e.g. nats://127.0.0.1:4222`)
-    return input
-  },
+  helpValue: 'NATS_URL',
+  parse: async (input) => checkNatsUrls(input),
 })
+
+/** Checks a comma-separated list of nats:// (or tls://) URLs; returns it unchanged. */
+export function checkNatsUrls(input: string): string {
+  const list = input.split(',').map((s) => s.trim())
+  for (const u of list) parseUrlOf(u, 'NATS URL', ['nats', 'tls'], 'nats://127.0.0.1:4222')
+  return list.join(',')
+}
+
+/** `--cluster` and `--cluster-name`: the NATS a cluster (and its load-agents) meet on, and the cluster's name on it. */
+export function clusterFlags(clusterDescription: string) {
+  return {
+    cluster: natsUrlFlag({description: clusterDescription, env: 'PEERLINK_CLUSTER'}),
+    'cluster-name': Flags.string({
+      description: 'name of the cluster on that NATS, so several clusters can share one (letters, digits, "_", "-")',
+      default: CLUSTER_NAME_DEFAULT,
+      env: 'PEERLINK_CLUSTER_NAME',
+      parse: async (input) => {
+        if (!/^[A-Za-z0-9_-]{1,64}$/.test(input)) throw new Error(`invalid cluster name "${input}": use 1 to 64 letters, digits, "_" or "-"`)
+        return input
+      },
+    }),
+  }
+}
 
 /** A browser origin (`http(s)://host[:port]`), kept in its canonical form. */
 export const originFlag = Flags.custom<string>({

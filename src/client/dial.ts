@@ -22,8 +22,26 @@ export function authHeaders(token: string | undefined): Record<string, string> {
   return token ? {authorization: `Bearer ${token}`} : {}
 }
 
-/** A handshake with no answer within this time fails (the default of every client). */
-export const HANDSHAKE_TIMEOUT_MS = 10_000
+/** Opening handshakes not done within this time fail (ws's `handshakeTimeout`). */
+export const HANDSHAKE_TIMEOUT_MS_DEFAULT = 10_000
+
+/**
+ * The ws client options every peerlink client dials with (token header, CA,
+ * certificate check, payload limit, handshake timeout, no compression).
+ * Shared by {@link dial} and the load tester, which builds them once and
+ * adds a `localAddress` per client.
+ */
+export function wsClientOptions(opts: DialOptions = {}): WebSocket.ClientOptions {
+  return {
+    headers: {...authHeaders(opts.token), ...opts.headers},
+    ca: opts.ca,
+    rejectUnauthorized: !opts.insecure,
+    maxPayload: opts.maxPayloadBytes,
+    localAddress: opts.localAddress,
+    handshakeTimeout: opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT,
+    perMessageDeflate: false,
+  }
+}
 
 /**
  * Opens a WebSocket to `url` with the shared client options. A refused upgrade
@@ -33,16 +51,8 @@ export const HANDSHAKE_TIMEOUT_MS = 10_000
  * given, so that the line can say more (a TLS hint, which timeout).
  */
 export function dial(url: string, opts: DialOptions = {}): WebSocket {
-  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS
-  const ws = new WebSocket(url, {
-    headers: {...authHeaders(opts.token), ...opts.headers},
-    ca: opts.ca,
-    rejectUnauthorized: !opts.insecure,
-    maxPayload: opts.maxPayloadBytes,
-    localAddress: opts.localAddress,
-    handshakeTimeout: handshakeTimeoutMs,
-    perMessageDeflate: false,
-  })
+  const handshakeTimeoutMs = opts.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS_DEFAULT
+  const ws = new WebSocket(url, wsClientOptions(opts))
   let opened = false
   ws.once('open', () => {
     opened = true

@@ -233,7 +233,7 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     try {
       // reconnect: false: this class reconnects itself, as a new session, so
       // the others can tell what this node forgot while it was away
-      nc = await connect({servers: this.opts.url, name: `peerlink ${this.opts.nodeName}`, reconnect: false, noEcho: true, timeout: CONNECT_TIMEOUT_MS, pingInterval: PING_MS, maxPingOut: MAX_PINGS_OUT})
+      nc = await connect({servers: this.opts.url.split(','), name: `peerlink ${this.opts.nodeName}`, reconnect: false, noEcho: true, timeout: CONNECT_TIMEOUT_MS, pingInterval: PING_MS, maxPingOut: MAX_PINGS_OUT})
     } catch (err) {
       this.lost(describe(err))
       return

@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, natsUrlFlag, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, clusterFlags, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
@@ -19,7 +19,6 @@ import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
 import {openSenderState} from '../outbox/open.js'
 import {dirName} from '../outbox/state-dir.js'
-import {CLUSTER_NAME_PATTERN} from '../cluster/wire.js'
 import {superviseWorkers, takeStopsFromPrimary, workerIdentity} from '../cluster/workers.js'
 import type {Endpoint, RelayFabric} from '../node/relaying.js'
 
@@ -89,8 +88,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     registry: nodeUrlFlag({description: 'join the registry of this node (http(s) or ws(s) URL), heartbeat every 2s, and link to every node listed there', env: 'PEERLINK_REGISTRY'}),
     advertise: wsUrlFlag({description: 'the URL other nodes should dial to reach this one, as registered with --registry (default: from --host, --port and TLS)', env: 'PEERLINK_ADVERTISE'}),
     'registry-ttl': durationFlagWithDefault({description: 'drop client-table entries not seen for this long (live connections stay)', defaultMs: REGISTRY_TTL_MS_DEFAULT, env: 'PEERLINK_REGISTRY_TTL'}),
-    cluster: natsUrlFlag({description: 'join the cluster on this NATS server (nats://HOST:PORT): every node of the cluster is one relay for its clients; without it the node needs no NATS', env: 'PEERLINK_CLUSTER'}),
-    'cluster-name': Flags.string({description: 'the cluster to join on that NATS server (several clusters can share one)', default: 'peerlink', env: 'PEERLINK_CLUSTER_NAME', helpValue: 'NAME'}),
+    ...clusterFlags('join the cluster on this NATS server (nats://HOST:PORT): every node of the cluster is one relay for its clients; without it the node needs no NATS'),
     workers: Flags.integer({description: 'serve the port from K processes, each a member of the --cluster (named NAME-1..NAME-K; no REPL: serves until SIGINT/SIGTERM)', min: 1, max: 64, helpValue: 'K'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
     ...stateFlags('$XDG_STATE_HOME/peerlink/NAME, or ~/.local/state/peerlink/NAME'),
@@ -101,7 +99,6 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const {args, flags} = await this.parse(Start)
     if (flags['registry-ttl'] < REGISTRY_TTL_MS_MIN) throw new PeerlinkError('BAD_FLAG', `--registry-ttl: must be at least ${REGISTRY_TTL_MS_MIN}ms`)
     if (flags.workers !== undefined && flags.cluster === undefined) throw new PeerlinkError('BAD_FLAG', '--workers needs --cluster nats://HOST:PORT: the workers are members of one cluster')
-    if (!CLUSTER_NAME_PATTERN.test(flags['cluster-name'])) throw new PeerlinkError('BAD_FLAG', `--cluster-name: "${flags['cluster-name']}" is not a name: use letters, digits, - and _ (at most 64)`)
     const worker = workerIdentity()
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     // Flags first, questions after: a bad --tls-key should not wait for answers.

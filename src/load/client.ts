@@ -1,53 +1,100 @@
 import {performance} from 'node:perf_hooks'
 import WebSocket from 'ws'
-import {backoffMs, LINK_BACKOFF} from '../protocol/backoff.js'
-import {CLOSE_WAIT_MS} from '../protocol/defaults.js'
+import {wsClientOptions, type DialOptions} from '../client/dial.js'
 import {describeClose, describeError} from '../client/wire-errors.js'
-import type {WorkerCounters} from './ipc.js'
+import {backoffMs, type BackoffOptions} from '../protocol/backoff.js'
+import {CLOSE_WAIT_MS} from '../protocol/defaults.js'
+import {decodeFrame, encodeFrame} from '../protocol/frame.js'
+import {ConnectGate} from './gate.js'
+import {LatencyHistogram} from './histogram.js'
+import {emptyCounters, emptyTargetCounters, type Counters, type PartResult, type TargetCounters} from './ipc.js'
+import type {GeneratorStats} from './sampler.js'
 
-const HANDSHAKE_TIMEOUT_MS = 10_000
+/**
+ * The load clients' reconnect backoff: 250 ms doubling to 10 s, full jitter,
+ * so that a crowd of clients that failed together spreads its retries over
+ * the whole interval instead of coming back in waves.
+ */
+export const LOAD_BACKOFF: BackoffOptions = {minMs: 250, maxMs: 10_000, jitter: 'full'}
+
+export interface PoolTarget {
+  url: string
+  /** source addresses to bind, in turn (empty: the OS picks) */
+  sourceAddresses: readonly string[]
+}
 
 export interface PoolOptions {
-  url: string
-  headers: Record<string, string>
-  ca?: string
-  insecure: boolean
+  targets: PoolTarget[]
+  dial: DialOptions
   ackTimeoutMs: number
   drawAckDelayMs: () => number
   retries: number
+  maxHandshakes: number
+  maxSockets: number
 }
 
 /**
- * The clients of one worker process and their counters. Each client is a
- * {@link LoadClient}; the pool is what they report to.
+ * The clients of one worker process, the gate they connect through and what
+ * they report to: counters, the latency histogram, why clients retried or gave up.
  */
 export class ClientPool {
-  readonly counters: WorkerCounters = {started: 0, open: 0, peakOpen: 0, connects: 0, acked: 0, failed: 0, retries: 0, firstOpenMs: null, lastOpenMs: null}
-  readonly latenciesMs: number[] = []
+  readonly counters: Counters = emptyCounters()
+  readonly latencies = new LatencyHistogram()
   readonly failures = new Map<string, number>()
-  /** why clients had to reconnect, by reason */
   readonly retryReasons = new Map<string, number>()
-  private finished = 0
+  readonly byTarget: TargetCounters[]
+  readonly gate: ConnectGate
+  private readonly live = new Set<LoadClient>()
   private readonly wsOptions: WebSocket.ClientOptions
+  private finished = 0
+  private expected = 0
 
   constructor(
     readonly opts: PoolOptions,
-    private readonly total: number,
     private readonly onAllFinished: () => void,
   ) {
-    this.wsOptions = {
-      headers: opts.headers,
-      ca: opts.ca,
-      rejectUnauthorized: !opts.insecure,
-      perMessageDeflate: false,
-      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
-    }
+    this.wsOptions = wsClientOptions(opts.dial)
+    this.byTarget = opts.targets.map(() => emptyTargetCounters())
+    this.gate = new ConnectGate({targets: opts.targets.length, maxHandshakes: opts.maxHandshakes, maxSockets: opts.maxSockets})
   }
 
-  /** Starts a client sending `x`, bound to `localAddress` when given. */
-  start(x: string, localAddress: string | undefined): void {
+  /** How many clients this pool will start in all: it reports once all of them are finished. */
+  expect(total: number): void {
+    this.expected = total
+    if (total === 0) this.onAllFinished()
+  }
+
+  /** Starts client `index` sending `x` to target `target`, through the gate. */
+  start(x: string, index: number, target: number): void {
     this.counters.started++
-    new LoadClient(this, x, localAddress).connect()
+    this.byTarget[target].clients++
+    const t = this.opts.targets[target]
+    const localAddress = t.sourceAddresses.length === 0 ? undefined : t.sourceAddresses[index % t.sourceAddresses.length]
+    const client = new LoadClient(this, x, target, localAddress)
+    this.live.add(client)
+    client.begin()
+  }
+
+  /** Every client still running gives up with `reason` (the run is over or interrupted). */
+  giveUpAll(reason: string): void {
+    for (const c of [...this.live]) c.giveUp(reason)
+  }
+
+  /** The clients that were never started count as failed with `reason` (an interrupted run). */
+  failUnstarted(reason: string): void {
+    const n = this.expected - this.counters.started
+    if (n <= 0) return
+    this.counters.failed += n
+    this.failures.set(reason, (this.failures.get(reason) ?? 0) + n)
+    this.expected = this.counters.started
+    if (this.finished === this.expected) this.onAllFinished()
+  }
+
+  /** What this pool reports at the end (or so far). */
+  result(generator: GeneratorStats): PartResult {
+    const c = {...this.counters, retriesHeld: this.gate.held, connectsQueued: this.gate.queued}
+    const targets = this.byTarget.map((t, i) => ({...t, retriesHeld: this.gate.heldOf(i), throttled: this.gate.everThrottled(i)}))
+    return {counters: c, latencies: this.latencies.encode(), failures: Object.fromEntries(this.failures), retryReasons: Object.fromEntries(this.retryReasons), targets, generator, workers: 1}
   }
 
   /** @internal ws options for one client */
@@ -55,6 +102,17 @@ export class ClientPool {
     return localAddress === undefined ? this.wsOptions : {...this.wsOptions, localAddress}
   }
 
+  /** @internal */
+  urlOf(target: number): string {
+    return this.opts.targets[target].url
+  }
+
+  /** @internal a fresh start got its slot after `waitedMs` */
+  onGranted(waitedMs: number): void {
+    if (waitedMs > this.counters.maxQueueWaitMs) this.counters.maxQueueWaitMs = Math.round(waitedMs)
+  }
+
+  /** @internal */
   onOpen(): void {
     const c = this.counters
     c.open++
@@ -65,26 +123,36 @@ export class ClientPool {
     c.lastOpenMs = now
   }
 
+  /** @internal */
   onClose(): void {
     this.counters.open--
   }
 
-  onAcked(latencyMs: number): void {
+  /** @internal */
+  onAcked(target: number, latencyMs: number): void {
     this.counters.acked++
-    this.latenciesMs.push(Math.round(latencyMs * 10) / 10)
+    this.byTarget[target].acked++
+    this.latencies.record(latencyMs)
+    this.gate.success(target)
   }
 
-  onRetry(reason: string): void {
+  /** @internal */
+  onRetry(target: number, reason: string, first: boolean): void {
     this.counters.retries++
+    if (first) this.counters.clientsRetried++
+    this.byTarget[target].retries++
     this.retryReasons.set(reason, (this.retryReasons.get(reason) ?? 0) + 1)
   }
 
-  onFinished(failedReason?: string): void {
+  /** @internal */
+  onFinished(client: LoadClient, target: number, failedReason?: string): void {
+    this.live.delete(client)
     if (failedReason !== undefined) {
       this.counters.failed++
+      this.byTarget[target].failed++
       this.failures.set(failedReason, (this.failures.get(failedReason) ?? 0) + 1)
     }
-    if (++this.finished === this.total) this.onAllFinished()
+    if (++this.finished === this.expected) this.onAllFinished()
   }
 }
 
@@ -92,37 +160,70 @@ export class ClientPool {
  * One load client on raw `ws`, with the protocol of the Link but a fraction of
  * its weight: send `message X`; answer every `message Y` with `ok Y` after a
  * drawn ack delay (at once for a repeat); close once `ok X` has arrived and no
- * `ok Y` is owed; on an ack timeout or a drop before `ok X`, reconnect with
- * backoff and send X again.
+ * `ok Y` is owed; on an ack timeout or a drop before `ok X`, back off (full
+ * jitter), wait for the gate and send X again.
  */
 class LoadClient {
   private ws: WebSocket | undefined
   private firstSentMs = 0
   private acked = false
+  private done = false
   private failuresInARow = 0
+  private retried = false
   /** acknowledgements waiting out their delay */
   private owed: Set<NodeJS.Timeout> | undefined
   /** Y seen on any connection of this client: a resend is acknowledged again at once */
   private seen: Set<string> | undefined
   private ackTimer: NodeJS.Timeout | undefined
+  private backoffTimer: NodeJS.Timeout | undefined
   private failure: string | undefined
 
   constructor(
     private readonly pool: ClientPool,
     private readonly x: string,
+    private readonly target: number,
     private readonly localAddress: string | undefined,
   ) {}
 
-  connect(): void {
-    const ws = new WebSocket(this.pool.opts.url, this.pool.socketOptions(this.localAddress))
+  begin(): void {
+    const askedMs = performance.now()
+    this.pool.gate.request(this.target, false, () => {
+      this.pool.onGranted(performance.now() - askedMs)
+      this.connect()
+    })
+  }
+
+  /** Ends this client now, counted as failed with `reason` unless it was acknowledged. */
+  giveUp(reason: string): void {
+    if (this.done) return
+    clearTimeout(this.backoffTimer)
+    this.finish(this.acked ? undefined : reason)
+    // the close handler sees `done` and only does the socket bookkeeping
+    this.ws?.terminate()
+  }
+
+  private finish(failedReason?: string): void {
+    this.done = true
+    this.pool.onFinished(this, this.target, failedReason)
+  }
+
+  private connect(): void {
+    const gate = this.pool.gate
+    if (this.done) {
+      // gave up while waiting in line: hand the slot back without growing the stack
+      queueMicrotask(() => gate.handshakeDone(this.target, false))
+      return
+    }
+    const ws = new WebSocket(this.pool.urlOf(this.target), this.pool.socketOptions(this.localAddress))
     this.ws = ws
     this.failure = undefined
     let opened = false
     ws.on('open', () => {
       opened = true
+      gate.handshakeDone(this.target, true)
       this.pool.onOpen()
       if (this.firstSentMs === 0) this.firstSentMs = performance.now()
-      ws.send(`message ${this.x}`)
+      ws.send(encodeFrame({verb: 'message', text: this.x}))
       this.ackTimer = setTimeout(() => this.onAckTimeout(ws), this.pool.opts.ackTimeoutMs)
     })
     ws.on('message', (data, isBinary) => {
@@ -132,7 +233,10 @@ class LoadClient {
       this.failure ??= describeError(err)
     })
     ws.on('close', (code, reason) => {
-      if (opened) this.pool.onClose()
+      if (opened) {
+        this.pool.onClose()
+        gate.socketClosed()
+      } else gate.handshakeDone(this.target, false)
       clearTimeout(this.ackTimer)
       this.ackTimer = undefined
       // Acks still owed are not ours to deliver any more: the node re-forwards
@@ -140,38 +244,47 @@ class LoadClient {
       if (this.owed) for (const t of this.owed) clearTimeout(t)
       this.owed = undefined
       this.ws = undefined
-      if (this.acked) return this.pool.onFinished()
+      if (this.done) return
+      if (this.acked) return this.finish()
       const why = this.failure ?? describeClose(code, reason.toString())
-      if (++this.failuresInARow > this.pool.opts.retries) return this.pool.onFinished(why)
-      this.pool.onRetry(why)
-      setTimeout(() => this.connect(), backoffMs(this.failuresInARow, LINK_BACKOFF))
+      gate.failure(this.target)
+      if (++this.failuresInARow > this.pool.opts.retries) return this.finish(why)
+      this.pool.onRetry(this.target, why, !this.retried)
+      this.retried = true
+      this.backoffTimer = setTimeout(() => {
+        this.backoffTimer = undefined
+        if (!this.done) gate.request(this.target, true, () => this.connect())
+      }, backoffMs(this.failuresInARow, LOAD_BACKOFF))
     })
   }
 
   private onFrame(ws: WebSocket, data: string): void {
-    if (data.startsWith('ok ')) {
-      if (this.acked || data.length !== this.x.length + 3 || !data.endsWith(this.x)) return
+    const decoded = decodeFrame(data)
+    if (!decoded.ok) return
+    const frame = decoded.frame
+    if (frame.verb === 'ok') {
+      if (this.acked || frame.text !== this.x) return
       this.acked = true
       this.failuresInARow = 0
       clearTimeout(this.ackTimer)
       this.ackTimer = undefined
-      this.pool.onAcked(performance.now() - this.firstSentMs)
+      this.pool.onAcked(this.target, performance.now() - this.firstSentMs)
       this.closeIfDone(ws)
-    } else if (data.startsWith('message ')) {
-      const y = data.slice(8)
+    } else if (frame.verb === 'message') {
+      const y = frame.text
       this.seen ??= new Set()
       const repeat = this.seen.has(y)
       this.seen.add(y)
       const delayMs = repeat ? 0 : this.pool.opts.drawAckDelayMs()
       if (delayMs <= 0) {
-        ws.send(`ok ${y}`)
+        ws.send(encodeFrame({verb: 'ok', text: y}))
         return
       }
       const owed = (this.owed ??= new Set())
       const timer = setTimeout(() => {
         owed.delete(timer)
         if (ws.readyState !== WebSocket.OPEN) return
-        ws.send(`ok ${y}`)
+        ws.send(encodeFrame({verb: 'ok', text: y}))
         this.closeIfDone(ws)
       }, delayMs)
       owed.add(timer)

@@ -1,34 +1,61 @@
-import {fork, type ChildProcess} from 'node:child_process'
+/**
+ * `peerlink load`: composes one run from its pieces — the targets' `/stats`
+ * (targets.ts), the plan (plan.ts), the local worker pool (pool.ts), the
+ * agents on NATS (agents.ts), the merge (aggregate.ts) and the verdict
+ * (verdict.ts) — and turns them into the report.
+ */
 import {randomBytes} from 'node:crypto'
 import os from 'node:os'
-import {fileURLToPath} from 'node:url'
-import {authHeaders, type DialOptions} from '../client/dial.js'
-import {callJson} from '../client/http.js'
-import {httpBase} from '../client/urls.js'
+import type {NatsConnection} from '@nats-io/transport-node'
+import type {DialOptions} from '../client/dial.js'
 import {PeerlinkError} from '../protocol/errors.js'
-import type {FromWorker, WorkerCounters, WorkerJob} from './ipc.js'
-import {clientsOfWorker, drawStartTimes, workerCount} from './plan.js'
-import {summarizeLatencies, SummedGauge, type LatencySummary} from './stats.js'
+import type {Here} from './agent-protocol.js'
+import {AgentCrew, discoverAgents, type AgentMember} from './agents.js'
+import {aggregate, sumProgress, type PartOutcome} from './aggregate.js'
+import type {Progress, RunSpec} from './ipc.js'
+import {connectNats} from './nats.js'
+import {openFileLimit} from '../client/process-limits.js'
+import {plannedConcurrency, planWorkers, socketsPerWorker, splitShare, wholeRun} from './plan.js'
+import {WorkerPool} from './pool.js'
+import {SummedGauge} from './stats.js'
+import {awaitZeroStateAll, checkReachable, ZERO_STATE_WAIT_MS} from './targets.js'
+import {GENERATOR_SATURATED_NOTE, verdict} from './verdict.js'
+import {buildReport, type LoadReport} from './report.js'
 
-/** After the last client closed, the node must reach zero state within this time. */
-export const ZERO_STATE_WAIT_MS = 5000
-const STATS_POLL_MS = 100
+export {ZERO_STATE_WAIT_MS} from './targets.js'
+export type {TargetStats} from './targets.js'
+export type {LoadReport} from './report.js'
+
 /** The workers get this long to load and say ready before the ramp starts. */
 const START_LEAD_MS = 100
+/** With agents, the start message must reach them all before the instant it names. */
+const START_LEAD_AGENTS_MS = 500
+const PROGRESS_TICK_MS = 200
+/** Clients still unacknowledged this long after the ramp give up (default of --finish-timeout). */
+export const FINISH_TIMEOUT_MS_DEFAULT = 90_000
 
 export interface LoadOptions {
-  /** ws(s):// URL of the node's /ws endpoint */
-  url: string
+  /** ws(s):// URLs of the nodes' /ws endpoints; each client goes to one of them */
+  urls: string[]
   dial: DialOptions
   clients: number
   rampMs: number
   ackDelay: {minMs: number; maxMs: number}
   ackTimeoutMs: number
-  /** worker processes asked for; more are used when the clients need them */
+  /** worker processes asked for; more are used when the concurrency needs them */
   workers: number
   /** consecutive failures before a client gives up */
   retries: number
+  finishTimeoutMs?: number
+  /** source addresses for this machine's clients; null: 127.0.0.1..100 towards loopback targets */
+  sourceAddresses?: string[] | null
+  /** load-agents on this NATS take part */
+  cluster?: {nats: string; name: string; agents?: number}
+  /** false: only the agents run clients (needs `cluster`) */
+  local?: boolean
   onProgress?: (p: LoadProgress) => void
+  /** a one-line note for the user before the ramp (more workers than asked, agents found) */
+  onNote?: (line: string) => void
 }
 
 export interface LoadProgress {
@@ -38,221 +65,162 @@ export interface LoadProgress {
   acked: number
   failed: number
   retries: number
-}
-
-/** The node's `/stats` answer. */
-export interface TargetStats {
-  name?: string
-  connections: number
-  pending: number
-  [key: string]: unknown
-}
-
-export interface LoadReport {
-  url: string
-  clients: number
-  workers: number
-  ramp_ms: number
-  ack_delay_ms: {min: number; max: number}
-  ack_timeout_ms: number
-  acked: number
-  failed: number
-  retries: number
-  latency_ms: Omit<LatencySummary, 'count'>
-  connect_rate_per_s: number | null
-  peak_connections: number
-  duration_s: number
-  /** why clients gave up, by reason */
-  failures: Record<string, number>
-  /** why clients had to reconnect and resend, by reason */
-  retry_reasons: Record<string, number>
-  target_stats: TargetStats | null
-  zero_state: boolean
-  /** every client acknowledged and the node back in zero state */
-  ok: boolean
-  /** what kept `ok` false, one line each */
-  problems: string[]
-}
-
-interface WorkerState {
-  proc: ChildProcess
-  clients: number
-  last: WorkerCounters | undefined
-  result: Extract<FromWorker, {type: 'result'}> | undefined
-}
-
-/**
- * Runs the load test: checks the node answers `/stats`, forks the workers,
- * starts every client at its drawn time in the ramp, gathers the results and
- * waits (at most {@link ZERO_STATE_WAIT_MS}) for the node's zero state.
- * A node that cannot be reached before the start is a PeerlinkError; anything
- * that goes wrong later ends up in the report's `problems`.
- */
-export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
-  const statsUrl = `${httpBase(opts.url)}/stats`
-  try {
-    await callJson<TargetStats>(statsUrl, opts.dial)
-  } catch (err) {
-    if (err instanceof PeerlinkError) throw new PeerlinkError(err.code, `cannot start the load test: ${err.message}`)
-    throw err
-  }
-
-  const n = workerCount(opts.clients, opts.workers)
-  const starts = drawStartTimes(opts.clients, opts.rampMs)
-  const prefix = `load-${randomBytes(4).toString('hex')}`
-  const workerPath = fileURLToPath(new URL('./worker.js', import.meta.url))
-  const gauge = new SummedGauge()
-  const workers: WorkerState[] = []
-
-  const progress = () => {
-    const p: LoadProgress = {clients: opts.clients, started: 0, open: gauge.current, acked: 0, failed: 0, retries: 0}
-    for (const w of workers) {
-      const c = w.result?.counters ?? w.last
-      if (!c) continue
-      p.started += c.started
-      p.acked += c.acked
-      p.failed += c.failed
-      p.retries += c.retries
-    }
-    opts.onProgress?.(p)
-  }
-
-  const handles = Array.from({length: n}, (_, w) => {
-    const indices = clientsOfWorker(opts.clients, n, w)
-    const job: WorkerJob = {
-      url: opts.url,
-      headers: authHeaders(opts.dial.token),
-      ca: opts.dial.ca?.toString(),
-      insecure: opts.dial.insecure ?? false,
-      ackTimeoutMs: opts.ackTimeoutMs,
-      ackDelay: opts.ackDelay,
-      retries: opts.retries,
-      prefix,
-      indices,
-      startsMs: indices.map((i) => starts[i]),
-    }
-    const proc = fork(workerPath, [], {stdio: ['ignore', 'inherit', 'inherit', 'ipc']})
-    const state: WorkerState = {proc, clients: indices.length, last: undefined, result: undefined}
-    workers.push(state)
-    const ready = new Promise<void>((resolve) => {
-      proc.on('message', (msg: FromWorker) => {
-        if (msg.type === 'ready') resolve()
-        else if (msg.type === 'progress') {
-          state.last = msg.counters
-          gauge.set(w, msg.counters.open)
-        } else if (msg.type === 'result') {
-          state.result = msg
-          gauge.set(w, msg.counters.open)
-        }
-      })
-    })
-    const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()))
-    proc.send({type: 'job', job})
-    return {ready: Promise.race([ready, exited]), exited}
-  })
-  await Promise.all(handles.map((h) => h.ready))
-  const t0Ms = Date.now() + START_LEAD_MS
-  for (const w of workers) if (w.proc.connected) w.proc.send({type: 'start', t0Ms})
-  const ticker = setInterval(progress, 200)
-  const onSignal = () => {
-    for (const w of workers) w.proc.kill()
-  }
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
-  try {
-    await Promise.all(handles.map((h) => h.exited))
-  } finally {
-    clearInterval(ticker)
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-  }
-  progress()
-  const endMs = Date.now()
-
-  // Aggregate. A worker that died without a result loses its unacknowledged clients.
-  const latencies: number[] = []
-  const failures: Record<string, number> = {}
-  const retryReasons: Record<string, number> = {}
-  let acked = 0
-  let failed = 0
-  let retries = 0
-  let firstOpen = Infinity
-  let lastOpen = -Infinity
-  let connects = 0
-  for (const w of workers) {
-    const c = w.result?.counters ?? w.last
-    if (w.result) {
-      for (const l of w.result.latenciesMs) latencies.push(l)
-      for (const [reason, count] of Object.entries(w.result.failures)) failures[reason] = (failures[reason] ?? 0) + count
-      for (const [reason, count] of Object.entries(w.result.retryReasons)) retryReasons[reason] = (retryReasons[reason] ?? 0) + count
-    }
-    const wAcked = c?.acked ?? 0
-    const wFailed = w.result ? w.result.counters.failed : w.clients - wAcked
-    if (!w.result) failures['worker process died'] = (failures['worker process died'] ?? 0) + wFailed
-    acked += wAcked
-    failed += wFailed
-    retries += c?.retries ?? 0
-    connects += c?.connects ?? 0
-    if (c?.firstOpenMs != null) firstOpen = Math.min(firstOpen, c.firstOpenMs)
-    if (c?.lastOpenMs != null) lastOpen = Math.max(lastOpen, c.lastOpenMs)
-  }
-  const {count: _count, ...latency} = summarizeLatencies(latencies)
-  const spanS = (lastOpen - firstOpen) / 1000
-  const connectRate = connects === 0 ? null : spanS > 0 ? Math.round(connects / spanS) : connects
-
-  const {stats, error: statsError} = await awaitZeroState(statsUrl, opts.dial)
-  const zero = stats !== null && stats.connections === 0 && stats.pending === 0
-
-  const problems: string[] = []
-  if (failed > 0) {
-    const top = Object.entries(failures).sort((a, b) => b[1] - a[1])[0]
-    problems.push(`${failed} of ${opts.clients} clients not acknowledged${top ? ` (most often: ${top[0]}, ${top[1]}×)` : ''}`)
-  }
-  if (stats === null) problems.push(`cannot read the node's /stats afterwards: ${statsError}`)
-  else if (!zero) problems.push(`the node is not back in zero state ${ZERO_STATE_WAIT_MS / 1000}s after the last close: connections=${stats.connections} pending=${stats.pending}`)
-
-  return {
-    url: opts.url,
-    clients: opts.clients,
-    workers: n,
-    ramp_ms: opts.rampMs,
-    ack_delay_ms: {min: opts.ackDelay.minMs, max: opts.ackDelay.maxMs},
-    ack_timeout_ms: opts.ackTimeoutMs,
-    acked,
-    failed,
-    retries,
-    latency_ms: latency,
-    connect_rate_per_s: connectRate,
-    peak_connections: gauge.peak,
-    duration_s: Math.round((endMs - t0Ms) / 100) / 10,
-    failures,
-    retry_reasons: retryReasons,
-    target_stats: stats,
-    zero_state: zero,
-    ok: failed === 0 && acked === opts.clients && zero,
-    problems,
-  }
-}
-
-/** Polls `/stats` until connections and pending are both 0, at most {@link ZERO_STATE_WAIT_MS}; returns the last answer. */
-async function awaitZeroState(statsUrl: string, dial: DialOptions): Promise<{stats: TargetStats | null; error?: string}> {
-  const deadline = Date.now() + ZERO_STATE_WAIT_MS
-  let stats: TargetStats | null = null
-  let error: string | undefined
-  for (;;) {
-    try {
-      stats = await callJson<TargetStats>(statsUrl, dial)
-      error = undefined
-      if (stats.connections === 0 && stats.pending === 0) return {stats}
-    } catch (err) {
-      error = err instanceof Error ? err.message : String(err)
-    }
-    if (Date.now() >= deadline) return error === undefined ? {stats} : {stats: null, error}
-    await new Promise((resolve) => setTimeout(resolve, STATS_POLL_MS))
-  }
+  /** some worker is saturated right now */
+  generatorSaturated: boolean
+  /** what to show about it, or null */
+  note: string | null
 }
 
 /** Default worker count: one per core. */
 export function defaultWorkers(): number {
   return os.availableParallelism()
+}
+
+/**
+ * Runs the load test: checks every target answers `/stats`, finds the agents
+ * (with `cluster`), splits the clients, starts every participant at one
+ * instant, gathers and merges the results and waits (at most
+ * {@link ZERO_STATE_WAIT_MS}) for every target's zero state. A target or NATS
+ * that cannot be reached before the start is a PeerlinkError; anything that
+ * goes wrong later ends up in the report's `problems`.
+ */
+export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
+  const local = opts.local ?? true
+  if (!local && !opts.cluster) throw new PeerlinkError('BAD_FLAG', '--no-local needs --cluster: someone has to run the clients')
+  await checkReachable(opts.urls, opts.dial)
+  const runId = randomBytes(4).toString('hex')
+  const spec: RunSpec = {
+    targets: opts.urls,
+    rampMs: opts.rampMs,
+    ackDelay: opts.ackDelay,
+    ackTimeoutMs: opts.ackTimeoutMs,
+    retries: opts.retries,
+    finishTimeoutMs: opts.finishTimeoutMs ?? FINISH_TIMEOUT_MS_DEFAULT,
+    prefix: `load-${runId}`,
+  }
+  const notes: string[] = []
+  const note = (line: string) => {
+    notes.push(line)
+    opts.onNote?.(line)
+  }
+
+  let nc: NatsConnection | undefined
+  let crew: AgentCrew | undefined
+  let pool: WorkerPool | undefined
+  const gauge = new SummedGauge()
+  const localProgress: Array<Progress | undefined> = []
+  const agentSource = (m: AgentMember) => 1_000_000 + (crew?.members.indexOf(m) ?? 0)
+  try {
+    // who takes part
+    let agents: Here[] = []
+    if (opts.cluster) {
+      nc = await connectNats(opts.cluster.nats, 'peerlink load')
+      agents = await findAgents(nc, opts.cluster, runId, local, note)
+    }
+    const participants = agents.length + (local ? 1 : 0)
+    const shares = splitShare(wholeRun(opts.clients), participants)
+    const localShare = local ? shares[0] : {offset: 0, stride: 1, count: 0}
+    const agentShares = local ? shares.slice(1) : shares
+
+    // this machine's workers, sized by what they hold at once
+    const concurrency = plannedConcurrency({clients: localShare.count, rampMs: opts.rampMs, ackDelay: opts.ackDelay, ackTimeoutMs: opts.ackTimeoutMs})
+    const plan = local && localShare.count > 0 ? planWorkers(localShare.count, concurrency, opts.workers, socketsPerWorker(openFileLimit())) : {workers: 0, reason: null}
+    if (plan.reason) note(plan.reason)
+    const onAgentProgress = (m: AgentMember) => {
+      if (m.last) gauge.set(agentSource(m), m.last.counters.open)
+    }
+    if (nc && agents.length > 0) crew = await AgentCrew.prepare(nc, opts.cluster!.name, runId, spec, agents.map((here, i) => ({here, share: agentShares[i]})), onAgentProgress)
+    if (plan.workers > 0) {
+      pool = new WorkerPool({spec, dial: {token: opts.dial.token, ca: opts.dial.ca?.toString(), insecure: opts.dial.insecure ?? false}, share: localShare, workers: plan.workers, sourceAddresses: opts.sourceAddresses ?? null})
+      pool.on('progress', (w, p) => {
+        localProgress[w] = p
+        gauge.set(w, p.counters.open)
+      })
+      await pool.whenReady()
+    }
+
+    // one instant for everyone
+    const t0Ms = Date.now() + (crew ? START_LEAD_AGENTS_MS : START_LEAD_MS)
+    pool?.start(t0Ms)
+    await crew?.start(t0Ms)
+
+    const progress = () => {
+      const all = sumProgress([...localProgress, ...(crew?.members.map((m) => m.last) ?? [])])
+      const c = all.counters
+      const sat = all.generator.saturatedNow
+      opts.onProgress?.({clients: opts.clients, started: c.started, open: gauge.current, acked: c.acked, failed: c.failed, retries: c.retries, generatorSaturated: sat, note: sat ? GENERATOR_SATURATED_NOTE : null})
+    }
+    const ticker = setInterval(progress, PROGRESS_TICK_MS)
+    const signals = onInterrupt(
+      () => {
+        pool?.stop()
+        void crew?.stop()
+      },
+      () => pool?.kill(),
+    )
+    let parts: PartOutcome[]
+    try {
+      const [localOutcomes, agentOutcomes] = await Promise.all([pool?.outcomesAll() ?? [], crew?.outcomes() ?? []])
+      parts = [...localOutcomes.map((o, w) => ({name: `worker ${w + 1}`, clients: o.clients, result: o.result, lost: o.lost, last: o.last})), ...agentOutcomes]
+    } finally {
+      clearInterval(ticker)
+      signals.dispose()
+    }
+    progress()
+    const endMs = Date.now()
+
+    const totals = aggregate(parts, opts.urls.length)
+    const after = await awaitZeroStateAll(opts.urls, opts.dial)
+    const v = verdict(totals, opts.clients, after, ZERO_STATE_WAIT_MS)
+    return buildReport({
+      opts: {...opts, finishTimeoutMs: spec.finishTimeoutMs},
+      plan,
+      concurrency,
+      localClients: localShare.count,
+      agents: crew?.members ?? [],
+      totals,
+      after,
+      verdict: v,
+      interrupted: signals.interrupted(),
+      notes,
+      peakConnections: gauge.peak,
+      durationMs: endMs - t0Ms,
+    })
+  } finally {
+    pool?.kill()
+    crew?.close()
+    await nc?.drain().catch(() => undefined)
+  }
+}
+
+/** The agents that take part: every idle one, or exactly `cluster.agents`; too few is a PeerlinkError before anything starts. */
+async function findAgents(nc: NatsConnection, cluster: NonNullable<LoadOptions['cluster']>, runId: string, local: boolean, note: (line: string) => void): Promise<Here[]> {
+  const {chosen, busy} = await discoverAgents(nc, cluster.name, runId, cluster.agents)
+  const where = `on ${cluster.nats} (cluster ${cluster.name})`
+  const busyNote = busy ? ` (${busy} busy)` : ''
+  if (cluster.agents !== undefined && chosen.length < cluster.agents) {
+    throw new PeerlinkError('GAVE_UP', `cannot start the load test: asked for ${cluster.agents} agent${cluster.agents === 1 ? '' : 's'} ${where}, ${chosen.length} idle answered${busyNote}`)
+  }
+  if (chosen.length === 0 && !local) throw new PeerlinkError('GAVE_UP', `cannot start the load test: no idle load-agent answered ${where}${busyNote}`)
+  note(chosen.length === 0 ? `no load-agent answered ${where}: running on this machine only` : `${chosen.length} agent${chosen.length === 1 ? '' : 's'} ${where}: ${chosen.map((a) => a.name).join(', ')}`)
+  return chosen
+}
+
+/** Ctrl-C (or SIGTERM) once: `stop` (every participant reports what it has); twice: `kill`. */
+function onInterrupt(stop: () => void, kill: () => void): {interrupted: () => boolean; dispose: () => void} {
+  let interrupted = false
+  const onSignal = () => {
+    if (interrupted) return kill()
+    interrupted = true
+    stop()
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  return {
+    interrupted: () => interrupted,
+    dispose: () => {
+      process.off('SIGINT', onSignal)
+      process.off('SIGTERM', onSignal)
+    },
+  }
 }

@@ -1,17 +1,7 @@
-import {readFileSync} from 'node:fs'
+export {openFileLimit} from '../client/process-limits.js'
 
 /** File descriptors kept free for everything that is not an inbound connection (peer links, files, DNS, HTTP calls). */
 export const FD_RESERVE = 64
-
-/** The soft open-file limit of this process (Linux: /proc/self/limits); undefined when unknown or unlimited. */
-export function openFileLimit(): number | undefined {
-  try {
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
-    return m && m[1] !== 'unlimited' ? Number(m[1]) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * Inbound sockets kept free, under the socket cap, for what must still work

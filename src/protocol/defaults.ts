@@ -36,3 +36,6 @@ export const DEAD_AFTER_MS = 30_000
 
 /** A socket that does not answer a close frame within this time is cut off. */
 export const CLOSE_WAIT_MS = 2000
+
+/** Nodes and load-agents with the same cluster name on one NATS work together (`--cluster-name`). */
+export const CLUSTER_NAME_DEFAULT = 'peerlink'

@@ -1,7 +1,7 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {afterEach} from 'vitest'
 import {tempDir} from './temp.js'
-import net from 'node:net'
+export {freePort} from './ports.js'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -118,17 +118,6 @@ export function events(stdout: string): Array<Record<string, unknown> & {event: 
     })
 }
 
-/** A port that was free a moment ago (for setups where a node must know its peer's port in advance). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * Starts `peerlink start NAME ... --json` and waits for its `listening` event;

@@ -102,6 +102,10 @@ describe('the import rules of docs/architecture.md', () => {
     expect(violations((f) => room(f) === 'client', (g) => ['node', 'http', 'repl'].includes(room(g)))).toEqual([])
   })
 
+  it('the load tester never imports the node: it is a client like any other', () => {
+    expect(violations((f) => room(f) === 'load', (g) => room(g) === 'node')).toEqual([])
+  })
+
   it('the parts the node composes never import the node', () => {
     const composed = new Set(['cluster', 'outbox', 'metrics', 'registry', 'http'])
     expect(violations((f) => composed.has(room(f)), (g) => g === path.join('node', 'node.ts'))).toEqual([])
