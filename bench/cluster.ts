@@ -17,10 +17,10 @@
  */
 import {fork, spawn, type ChildProcess} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
-import net from 'node:net'
 import path from 'node:path'
 import {arg, benchEnv, machineInfo, median, printTable, ROOT, RUN, rssBytes, startPeerlinkNode, TOKEN, writeResult, type Server} from './common.js'
 import {measureRoundTrips} from './roundtrips.js'
+import {freePort} from '../test/helpers/ports.js'
 
 const PARTS = arg('parts', 'hold,load,roundtrips').split(',')
 const HOLD = Number(arg('hold', '100000'))
@@ -41,16 +41,6 @@ interface Nats {
   stop(): Promise<void>
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 async function startNats(): Promise<Nats> {
   const port = await freePort()

@@ -30,9 +30,10 @@ export function machineInfo(): Record<string, unknown> {
   }
 }
 
-/** Environment for spawned CLIs: the shared token and a throwaway config folder. */
+/** Environment for spawned CLIs: the shared token and throwaway config and state folders (a node's outbox lives in the state folder). */
 export function benchEnv(): NodeJS.ProcessEnv {
-  return {...process.env, PEERLINK_TOKEN: TOKEN, XDG_CONFIG_HOME: mkdtempSync(path.join(os.tmpdir(), 'peerlink-bench-')), NO_COLOR: '1'}
+  const home = mkdtempSync(path.join(os.tmpdir(), 'peerlink-bench-'))
+  return {...process.env, PEERLINK_TOKEN: TOKEN, XDG_CONFIG_HOME: home, XDG_STATE_HOME: path.join(home, 'state'), NO_COLOR: '1'}
 }
 
 export interface Server {

@@ -127,6 +127,25 @@ export function drainTimeoutFlag() {
   return durationFlagWithDefault({description: 'at end of input, wait at most this long for acknowledgements', defaultMs: DRAIN_TIMEOUT_MS_DEFAULT, env: 'PEERLINK_DRAIN_TIMEOUT'})
 }
 
+/**
+ * `--state DIR` and `--ephemeral` (start, connect, send): where the outbox,
+ * the sender's id and what it has shown are kept. `where` names the default
+ * directory in the help.
+ */
+export function stateFlags(where: string) {
+  return {
+    state: Flags.string({
+      description: `directory for the durable outbox, this sender's id and what it has shown (default ${where}; created with mode 0700)`,
+      helpValue: 'DIR',
+      exclusive: ['ephemeral'],
+    }),
+    ephemeral: Flags.boolean({
+      description: 'keep nothing on disk: unacknowledged messages live only as long as this process',
+      default: false,
+    }),
+  }
+}
+
 /** Flags every command shares for output. */
 export const outputFlags = {
   json: Flags.boolean({description: 'print events as NDJSON on stdout (one JSON object per line), nothing else', default: false}),

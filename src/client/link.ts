@@ -8,6 +8,7 @@ import {closeGracefully} from './close.js'
 import {Delivery} from './delivery.js'
 import {dial, type DialOptions} from './dial.js'
 import {checkAlive} from './liveness.js'
+import {MemoryOutbox, outboxKey, type Outbox, type SeenLog} from './outbox.js'
 import {runClientCommand} from './reverse-answers.js'
 import {settle} from './settle.js'
 import {describeClose, describeError} from './wire-errors.js'
@@ -22,7 +23,12 @@ export const WELCOME_WAIT_MS = 1000
 
 export interface LinkOptions extends DialOptions {
   url: string
-  /** what this side says in its `hello`; the id is kept across reconnects */
+  /**
+   * what this side says in its `hello`. The id is kept across reconnects: an
+   * id given here (a sender's identity from its state directory) is proposed
+   * on every connection, so a receiver recognises resends across reconnects
+   * and restarts even when the server had to settle on another id once.
+   */
   hello: Hello
   /** wait before the first dial */
   graceMs?: number
@@ -34,6 +40,13 @@ export interface LinkOptions extends DialOptions {
   maxRetries?: number
   /** how long to wait for a peerlink node's welcome (default {@link WELCOME_WAIT_MS}) */
   welcomeWaitMs?: number
+  /**
+   * where own messages are kept until acknowledged (docs/architecture.md,
+   * seam 2); shared by every link of a node. Default: this link's own, in memory.
+   */
+  outbox?: Outbox
+  /** what this side has shown of what it received, beyond this process (see Delivery) */
+  seenLog?: SeenLog
   /** ping the server this often (default 15 s)... */
   pingIntervalMs?: number
   /** ...and drop the socket when nothing was heard for this long (default 30 s) */
@@ -67,6 +80,8 @@ interface Pending {
   text: string
   firstSentMs: number
   attempts: number
+  /** recorded in the outbox: only then does it go on the wire */
+  stored: boolean
   /** set while the message is on the wire of the current socket, waiting for its ok */
   ackTimer?: NodeJS.Timeout
 }
@@ -78,7 +93,13 @@ interface Pending {
  * Delivery is at-least-once: every own message stays pending until its `ok`
  * arrives; when none comes within the ack timeout, or the socket drops, the
  * link reconnects (backoff with jitter, 100 ms doubling to 5 s) and sends every
- * pending message again.
+ * pending message again, in the order they were first sent.
+ *
+ * Each message is recorded in the {@link Outbox} before it goes on the wire
+ * and acknowledged there when its `ok` comes; a new link starts with what
+ * the outbox still owes to its URL (the last run's messages, first).
+ * {@link abandon} and {@link close} forget messages here, never in the
+ * outbox: only an `ok` takes a message out of it.
  */
 export class Link extends EventEmitter<LinkEvents> {
   readonly url: string
@@ -86,11 +107,17 @@ export class Link extends EventEmitter<LinkEvents> {
   id: string
   /** the name the other side gave in its welcome, once known */
   remoteName: string | undefined
+  /** how the outbox names this link's peer: its URL, normalized */
+  readonly peerKey: string
+  /** messages this link took from the outbox at its start (an earlier run's, or a dropped link's) */
+  readonly resumed: number
 
   private readonly opts: LinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number; pingIntervalMs: number; deadAfterMs: number}
   private current: LinkState = 'idle'
   private ws: WebSocket | undefined
   private readonly pending = new Map<string, Pending>()
+  /** where this link's messages are kept until acknowledged (shared with the node's other links) */
+  readonly outbox: Outbox
   private readonly delivery: Delivery
   private dialTimer: NodeJS.Timeout | undefined
   private welcomeTimer: NodeJS.Timeout | undefined
@@ -114,7 +141,13 @@ export class Link extends EventEmitter<LinkEvents> {
     }
     this.url = opts.url
     this.id = opts.hello.id ?? randomUUID()
-    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs ?? ACK_DELAY_MS_DEFAULT})
+    this.peerKey = outboxKey(opts.url)
+    this.outbox = opts.outbox ?? new MemoryOutbox()
+    const now = Date.now()
+    const owed = this.outbox.owedBy(this.peerKey)
+    for (const text of owed) this.pending.set(text, {text, firstSentMs: now, attempts: 0, stored: true})
+    this.resumed = owed.length
+    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs ?? ACK_DELAY_MS_DEFAULT, seenLog: opts.seenLog})
     this.delivery.on('settled', () => this.emitIfSettled())
   }
 
@@ -152,18 +185,28 @@ export class Link extends EventEmitter<LinkEvents> {
     this.wait(this.opts.graceMs)
   }
 
-  /** Sends `message text` now if the link is up, otherwise when it comes up; it stays pending until acknowledged. */
+  /**
+   * Records `message text` in the outbox, then sends it (now if the link is
+   * up, otherwise when it comes up); it stays pending until acknowledged. The
+   * same text while it is still pending is the same message.
+   */
   send(text: string): void {
     if (this.current === 'closed') return
-    let p = this.pending.get(text)
-    if (!p) {
-      p = {text, firstSentMs: Date.now(), attempts: 0}
-      this.pending.set(text, p)
+    const known = this.pending.get(text)
+    if (known) {
+      if (known.stored && this.isUp && known.ackTimer === undefined) this.transmit(known)
+      return
     }
-    if (this.isUp && p.ackTimer === undefined) this.transmit(p)
+    const p: Pending = {text, firstSentMs: Date.now(), attempts: 0, stored: false}
+    this.pending.set(text, p)
+    this.outbox.add(text, this.peerKey, () => {
+      p.stored = true
+      // the outbox calls back in the order of the sends, so the wire keeps that order
+      if (this.pending.get(text) === p && this.isUp && p.ackTimer === undefined) this.transmit(p)
+    })
   }
 
-  /** Drops every pending message and returns their texts (the peer is gone for good). */
+  /** Forgets every pending message here (the outbox keeps them) and returns their texts: the peer is gone, or this side stops. */
   abandon(): string[] {
     const texts = this.pendingTexts()
     for (const p of this.pending.values()) clearTimeout(p.ackTimer)
@@ -260,7 +303,7 @@ export class Link extends EventEmitter<LinkEvents> {
       // a peer that vanished without closing (power cut, cable) is found by ping/pong
       this.pingTimer = setInterval(() => checkAlive(ws, this.lastSeenMs, Date.now(), this.opts.deadAfterMs), this.opts.pingIntervalMs)
       this.pingTimer.unref()
-      ws.send(encodeFrame({verb: 'hello', hello: {...this.opts.hello, id: this.id}}))
+      ws.send(encodeFrame({verb: 'hello', hello: {...this.opts.hello, id: this.opts.hello.id ?? this.id}}))
       // A peerlink node answers the hello at once: wait for its welcome, so that
       // events name the peer and the id is settled. Any other server is used now.
       if (isPeerlink) this.welcomeTimer = setTimeout(() => this.ready(ws), this.opts.welcomeWaitMs)
@@ -306,7 +349,7 @@ export class Link extends EventEmitter<LinkEvents> {
     if (this.ws !== ws || ws.readyState !== WebSocket.OPEN || this.current !== 'welcoming') return
     this.enter('up')
     this.emit('up', {url: this.url, id: this.id, name: this.remoteName})
-    for (const p of this.pending.values()) this.transmit(p)
+    for (const p of this.pending.values()) if (p.stored) this.transmit(p)
   }
 
   private transmit(p: Pending): void {
@@ -340,6 +383,7 @@ export class Link extends EventEmitter<LinkEvents> {
         if (!p) return
         clearTimeout(p.ackTimer)
         this.pending.delete(frame.text)
+        this.outbox.ack(frame.text, this.peerKey)
         this.failures = 0
         this.emit('acked', {text: frame.text, rttMs: Date.now() - p.firstSentMs})
         this.emitIfSettled()
@@ -348,10 +392,14 @@ export class Link extends EventEmitter<LinkEvents> {
       case 'message': {
         const text = frame.text
         // messages reach a client from anyone through the relay: a repeat is the same text
-        const repeat = this.delivery.receive('', text, () => {
-          if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({verb: 'ok', text}))
-        })
-        this.emit('received', {text, repeat})
+        this.delivery.receive(
+          '',
+          text,
+          (repeat) => this.emit('received', {text, repeat}),
+          () => {
+            if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame({verb: 'ok', text}))
+          },
+        )
         return
       }
       case 'welcome':

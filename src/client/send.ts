@@ -2,6 +2,7 @@ import os from 'node:os'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
 import {Link} from './link.js'
+import type {Outbox} from './outbox.js'
 import {isFatalDialFailure} from './wire-errors.js'
 
 export interface SendOptions extends DialOptions {
@@ -11,21 +12,27 @@ export interface SendOptions extends DialOptions {
   ackDelayMs: number
   /** consecutive failed attempts (dial failures, drops, ack timeouts) before giving up */
   retries: number
+  /** where the message is kept until acknowledged; what it already owes to `url` (an earlier send's) goes first */
+  outbox?: Outbox
 }
 
 export interface SendResult {
   text: string
   rttMs: number
   attempts: number
+  /** earlier messages to the same URL sent again and acknowledged too */
+  resent: number
 }
 
 
 /**
  * Sends one `message X` and resolves once `ok X` arrives, retrying through the
- * {@link Link} (reconnect with backoff, resend). Rejects with a one-line
- * PeerlinkError (`GAVE_UP`) when the retries are spent or the node refuses us.
- * Any `message Y` the relay hands us meanwhile (X itself, possibly) is
- * answered, as every client must.
+ * {@link Link} (reconnect with backoff, resend). What the outbox still owes
+ * to the URL (messages of an earlier `send` that died unacknowledged) is sent
+ * first, and the promise waits for those acknowledgements too. Rejects with a
+ * one-line PeerlinkError (`GAVE_UP`) when the retries are spent or the node
+ * refuses us; the outbox keeps what was not acknowledged. Any `message Y` the
+ * relay hands us meanwhile (X itself, possibly) is answered, as every client must.
  */
 export function sendOnce(opts: SendOptions): Promise<SendResult> {
   const link = new Link({
@@ -33,16 +40,21 @@ export function sendOnce(opts: SendOptions): Promise<SendResult> {
     hello: {name: `send@${os.hostname()}`, role: 'client'},
     maxRetries: opts.retries,
   })
+  const resent = link.resumed
   let attempts = 0
+  let own: {rttMs: number} | undefined
   return new Promise<SendResult>((resolve, reject) => {
     const finish = (outcome: () => void) => {
       // the ack we may still owe is answered at ack delay 0; give it a moment to leave
       void link.close(1000, 'done').then(outcome)
     }
-    link.on('sent', ({attempt}) => {
-      attempts = attempt
+    link.on('sent', ({text, attempt}) => {
+      if (text === opts.text) attempts = attempt
     })
-    link.on('acked', ({text, rttMs}) => finish(() => resolve({text, rttMs, attempts})))
+    link.on('acked', ({text, rttMs}) => {
+      if (text === opts.text) own = {rttMs}
+      if (own && link.pendingCount === 0) finish(() => resolve({text: opts.text, rttMs: own?.rttMs ?? rttMs, attempts, resent}))
+    })
     link.on('gave_up', ({reason}) => {
       const tries = opts.retries + 1
       reject(new PeerlinkError('GAVE_UP', `not acknowledged after ${tries} attempt${tries === 1 ? '' : 's'}: ${reason}`))

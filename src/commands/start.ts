@@ -1,7 +1,8 @@
 import os from 'node:os'
+import path from 'node:path'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
-import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, clusterFlags, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, wsUrlFlag} from '../cli/flags.js'
+import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, durationFlagWithDefault, clusterFlags, nodeUrlFlag, originFlag, outputFlags, portFlag, sizeFlag, stateFlags, wsUrlFlag} from '../cli/flags.js'
 import {askNodeSetup} from '../cli/ask.js'
 import {PRESETS} from '../cli/presets.js'
 import {clientOptions} from '../client/options.js'
@@ -16,6 +17,8 @@ import {JsonRenderer, TextRenderer, type Renderer} from '../repl/render.js'
 import {runRepl, serveUntilSignal} from '../repl/repl.js'
 import {nodeTarget} from '../repl/node-target.js'
 import {loadServerTls} from '../node/tls.js'
+import {openSenderState} from '../outbox/open.js'
+import {dirName} from '../outbox/state-dir.js'
 import {superviseWorkers, takeStopsFromPrimary, workerIdentity} from '../cluster/workers.js'
 import type {Endpoint, RelayFabric} from '../node/relaying.js'
 
@@ -25,6 +28,8 @@ export default class Start extends BaseCommand {
   static override description = `A and B are presets for the two-terminal setup: A listens on 8080 and dials ws://127.0.0.1:8081/ws, B the reverse. Flags override a preset (--peer replaces the preset's peer). Any other NAME takes --port and --peer; a node with no peer is a plain relay server.
 
 The node waits --grace before its first dial, retries until the peer is up, and re-dials whenever the link drops. Type "1 <message>" to send to every peer; "help" lists the other commands. Input can come from a terminal or a pipe: at end of input the node waits until its messages are acknowledged (at most --drain-timeout), closes its connections with 1001 and exits 0 if all were acknowledged, 1 otherwise.
+
+Every message is written to the node's outbox on disk before it goes out and stays there until each peer acknowledged it: a node killed or restarted with the same NAME (or --state DIR) resends what was not acknowledged. The outbox is in $XDG_STATE_HOME/peerlink/NAME (~/.local/state/peerlink/NAME); one process at a time may use it. --ephemeral keeps everything in memory instead.
 
 Every node serves a web console at http(s)://HOST:PORT/ (it asks for the token once, or takes ?token= and drops it from the address bar) and Prometheus metrics at GET /metrics (token-protected unless --metrics-public).
 
@@ -86,6 +91,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     ...clusterFlags('join the cluster on this NATS server (nats://HOST:PORT): every node of the cluster is one relay for its clients; without it the node needs no NATS'),
     workers: Flags.integer({description: 'serve the port from K processes, each a member of the --cluster (named NAME-1..NAME-K; no REPL: serves until SIGINT/SIGTERM)', min: 1, max: 64, helpValue: 'K'}),
     repl: Flags.boolean({description: 'read commands from stdin (--no-repl: serve only, until SIGINT/SIGTERM)', allowNo: true, default: true}),
+    ...stateFlags('$XDG_STATE_HOME/peerlink/NAME, or ~/.local/state/peerlink/NAME'),
     ...outputFlags,
   }
 
@@ -136,6 +142,9 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       const {ClusterFabric} = await import('../cluster/fabric.js')
       fabric = new ClusterFabric({url: flags.cluster, name: flags['cluster-name'], nodeName: name})
     }
+    // Before anything listens: a directory in use is refused in one line. Each
+    // worker of --workers is a node of its own name (NAME-i), with its own directory.
+    const state = openSenderState('node', name, {dir: worker && flags.state ? path.join(flags.state, dirName(name)) : flags.state, ephemeral: flags.ephemeral})
 
     const node = new PeerNode({
       name,
@@ -156,15 +165,20 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       registry: flags.registry,
       advertise: flags.advertise,
       registryTtlMs: flags['registry-ttl'],
+      id: state.id,
+      outbox: state.outbox,
+      seenLog: state.seenLog,
       fabric,
     })
     node.on('event', (ev) => renderer.event(ev))
+    state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
 
     await node.start()
     const target = nodeTarget(node)
     const code = flags.repl && !worker
       ? await runRepl({target, renderer, console, input: process.stdin, output: process.stdout, interactive, drainTimeoutMs: flags['drain-timeout']})
       : await serveUntilSignal(target, renderer, flags['drain-timeout'])
+    state.close()
     this.exit(code)
   }
 }

@@ -1,6 +1,7 @@
 import type {IncomingMessage} from 'node:http'
 import {z} from 'zod'
 import {PeerlinkError} from '../protocol/errors.js'
+import {isUuid} from '../protocol/frame.js'
 import {REVERSE_COMMANDS} from '../protocol/reverse-commands.js'
 import type {ClientTable} from '../registry/table.js'
 import {HttpError, readJson, sendError, sendJson} from './respond.js'
@@ -25,6 +26,8 @@ const RegisterBody = z.object({
     .max(2048)
     .refine((s) => /^wss?:\/\/[^\s/]+/.test(s) && URL.canParse(s), {message: 'must be a ws:// or wss:// URL'})
     .optional(),
+  /** the id the registrant wants (a node's own, which its links propose in their hello) */
+  id: z.string().refine(isUuid, {message: 'must be a UUID'}).optional(),
 })
 
 const IdBody = z.object({id: z.string().min(1).max(255)})
@@ -56,9 +59,9 @@ export function addClientRoutes(router: Router, dir: ClientDirectory): void {
   router.add('GET', '/clients', (_req, res) => sendJson(res, 200, dir.table.toJson()))
 
   router.add('POST', '/client', async (req, res) => {
-    const body = await parseBody(req, RegisterBody, EXAMPLE)
-    // it creates an entry: 201 Created (RFC 9110 §15.3.2)
-    sendJson(res, 201, {id: dir.table.register(body)})
+    const {id, ...reg} = await parseBody(req, RegisterBody, EXAMPLE)
+    // it creates an entry (or takes over the one with the id asked for): 201 Created (RFC 9110 §15.3.2)
+    sendJson(res, 201, {id: dir.table.register(reg, id)})
   })
 
   router.add('PATCH', '/client', async (req, res) => {

@@ -1,6 +1,8 @@
+import {randomUUID} from 'node:crypto'
 import {EventEmitter} from 'node:events'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {Delivery} from '../client/delivery.js'
+import {keptLine, MemoryOutbox, resendingLine, type Outbox, type SeenLog} from '../client/outbox.js'
 import {addClientRoutes} from '../http/clients.js'
 import type {Refusal} from '../http/respond.js'
 import {Router} from '../http/router.js'
@@ -49,6 +51,16 @@ export interface NodeOptions {
   fabric?: RelayFabric<Endpoint>
   /** messages one client connection may have waiting for their ok */
   maxPendingPerConnection?: number
+  /**
+   * this node's identity, proposed in the hello of every link and in its
+   * registry registration, so receivers recognise its resends across restarts
+   * (kept in the state directory; default: a new one for this run)
+   */
+  id?: string
+  /** where own messages wait for their acknowledgements (docs/architecture.md, seam 2); in memory by default */
+  outbox?: Outbox
+  /** what this node has shown of its peers' messages, beyond this process; in memory by default */
+  seenLog?: SeenLog
 }
 
 /** The defaults of a node's options, as `start` shows them. */
@@ -83,6 +95,8 @@ export interface NodeStats {
  */
 export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   readonly name: string
+  /** this node's identity in every hello and in the registry */
+  readonly id: string
   readonly server: NodeServer
   readonly router = new Router()
   /** every client and node this node knows: HTTP registrations and live WebSocket connections */
@@ -90,6 +104,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   readonly peers: Peers
 
   private readonly opts: NodeOptions
+  private readonly store: Outbox
   private readonly relay: ClientRelay<Endpoint>
   /** this node as the final receiver of what its peers' links send */
   private readonly delivery: Delivery
@@ -103,13 +118,15 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     super()
     this.opts = opts
     this.name = opts.name
+    this.id = opts.id ?? randomUUID()
+    this.store = opts.outbox ?? new MemoryOutbox()
     const report = (ev: NodeEvent) => this.report(ev)
     this.table = new ClientTable({ttlMs: opts.registryTtlMs})
     this.relay = new ClientRelay({report, fabric: opts.fabric, maxPendingPerConnection: opts.maxPendingPerConnection})
-    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs})
+    this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs, seenLog: opts.seenLog})
     this.peers = new Peers(
       () => ({
-        hello: {name: this.name, port: this.port, role: 'node'},
+        hello: {id: this.id, name: this.name, port: this.port, role: 'node'},
         graceMs: opts.graceMs,
         ackTimeoutMs: opts.ackTimeoutMs,
         ackDelayMs: opts.ackDelayMs,
@@ -117,7 +134,9 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         ca: opts.ca,
         insecure: opts.insecure,
         maxPayloadBytes: opts.maxPayloadBytes,
+        seenLog: opts.seenLog,
       }),
+      this.store,
       report,
     )
     addNodeRoutes(this.router, this)
@@ -153,13 +172,17 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   /**
-   * Listens, reports `listening`, then starts the peer links (each waits out
-   * the grace delay), the pruning of the client table, and registry discovery.
+   * Listens, reports `listening` (and what the outbox holds from the last
+   * run), then starts the peer links (each waits out the grace delay and
+   * resends what the outbox owes its peer), the pruning of the client table,
+   * and registry discovery.
    */
   async start(): Promise<void> {
     this.boundPort = await this.server.listen()
     this.report({event: 'listening', url: this.url, host: this.opts.host, port: this.port})
     await this.opts.fabric?.start?.()
+    const left = this.store.size
+    if (left > 0) this.report({event: 'info', topic: 'outbox', msg: resendingLine(left), data: {resending: left, state: this.store.location}})
     for (const url of this.opts.peers) this.peers.add(url)
     this.table.startPruning()
     if (this.opts.registry !== undefined) this.startDiscovery(this.opts.registry)
@@ -173,12 +196,14 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         advertiseUrl: this.opts.advertise ?? this.url,
         name: this.name,
         client: {token: this.opts.token, ca: this.opts.ca, insecure: this.opts.insecure},
+        id: this.id,
       },
       {
         // The node is listed in the registry, so it is up: no grace delay. The
-        // link proposes this node's registry id, so a peer that is itself the
-        // registry shows one entry for this node, live, instead of two.
-        dial: (url) => void this.peers.add(url, {graceMs: 0, id: discovery.id, learned: true}),
+        // node registers under its own id and every link proposes that id, so
+        // a peer that is itself the registry shows one entry for this node,
+        // live, instead of two, and the id survives restarts.
+        dial: (url) => void this.peers.add(url, {graceMs: 0, learned: true}),
         drop: (url) => this.peers.drop(url, 'peer gone', 'left the registry'),
         learnedUrls: () => this.peers.learnedUrls(),
         fixedUrls: () => fixed,
@@ -202,6 +227,11 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   /** This node's own messages not yet acknowledged, over all links. */
   get outbox(): number {
     return this.peers.outbox
+  }
+
+  /** Resolves once every message and acknowledgement recorded so far is durable (at once in memory). */
+  async flushed(): Promise<void> {
+    await Promise.all([this.store.flushed(), this.opts.seenLog?.flushed()])
   }
 
   stats(): NodeStats {
@@ -253,6 +283,11 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     await Promise.all([this.peers.close(reason), this.server.close(1001, 'going away')])
     // after the connections: what they held is re-forwarded through the cluster while it is still joined
     await this.opts.fabric?.stop?.()
+    const kept = this.store.size
+    if (kept > 0 && this.store.location !== undefined) {
+      const failing = this.store.failing
+      this.report({event: 'info', topic: 'outbox', msg: keptLine(kept, this.store.location, failing), data: {kept, state: this.store.location, ...(failing ? {failing} : {})}})
+    }
     this.report({event: 'stopped', code})
   }
 
@@ -308,10 +343,19 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     }
   }
 
-  /** A peer node's link delivered `text` here: show it once, answer `ok` (at once when it is a resend). */
+  /**
+   * A peer node's link delivered `text` here: show it once, answer `ok` (at
+   * once when it is a resend). The sender is known by the id its hello
+   * proposed: a node keeps that id in its state directory, so its resends
+   * after a restart are recognised too.
+   */
   private deliver(conn: Conn, text: string): void {
-    const repeat = this.delivery.receive(conn.hello?.id ?? conn.id, text, () => conn.send(encodeFrame({verb: 'ok', text})))
-    this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})})
+    this.delivery.receive(
+      conn.hello?.id ?? conn.id,
+      text,
+      (repeat) => this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})}),
+      () => conn.send(encodeFrame({verb: 'ok', text})),
+    )
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {

@@ -1,4 +1,5 @@
 import {Link, type LinkOptions} from '../client/link.js'
+import type {Outbox} from '../client/outbox.js'
 import {settle} from '../client/settle.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {NodeEvent} from './events.js'
@@ -12,8 +13,8 @@ export interface PeerInfo {
   pending: number
 }
 
-/** How every link of a node dials: its hello, timeouts, token and TLS trust. */
-export type PeerLinkDefaults = Omit<LinkOptions, 'url' | 'graceMs'> & {graceMs: number}
+/** How every link of a node dials: its hello (with the node's id), timeouts, token, TLS trust, the node's outbox. */
+export type PeerLinkDefaults = Omit<LinkOptions, 'url' | 'graceMs' | 'outbox'> & {graceMs: number}
 
 interface PeerLink {
   link: Link
@@ -25,25 +26,32 @@ interface PeerLink {
  * The node's outbound links to its peers: the fixed ones (`--peer`, the A/B
  * presets) and those learned from the registry. Owns them: starting, sending
  * to all, dropping one for good, waiting until all is acknowledged, closing.
+ *
+ * Every link shares the node's {@link Outbox}: a message sent to several
+ * peers is one record there, removed once each of them acknowledged it. A
+ * link starts with what the outbox owes to its URL, so a peer linked again
+ * (this node restarted, or a registry peer that came back) gets its messages
+ * again. Dropping a peer (it left the registry) forgets its messages in the
+ * link, not in the outbox: the drain stops waiting for it, the node ends with
+ * exit 1, and the messages go out if that URL is linked again.
  */
 export class Peers {
   private readonly links: PeerLink[] = []
   /** links dropped while running, still closing */
   private readonly closing = new Set<Promise<void>>()
-  /** own messages given up because their peer left for good: the node can no longer say all were acknowledged */
-  private lost = 0
   /** wakes whoever waits in drained() */
   private readonly wakers = new Set<() => void>()
 
   constructor(
     private readonly defaults: () => PeerLinkDefaults,
+    private readonly store: Outbox,
     private readonly report: (ev: NodeEvent) => void,
   ) {}
 
   /** Opens a link to `url` and starts it (after the grace delay unless told otherwise). */
-  add(url: string, opts: {graceMs?: number; id?: string; learned?: boolean} = {}): Link {
+  add(url: string, opts: {graceMs?: number; learned?: boolean} = {}): Link {
     const d = this.defaults()
-    const link = new Link({...d, url, hello: {...d.hello, ...(opts.id === undefined ? {} : {id: opts.id})}, graceMs: opts.graceMs ?? d.graceMs})
+    const link = new Link({...d, url, outbox: this.store, graceMs: opts.graceMs ?? d.graceMs})
     reportLinkEvents(link, this.report)
     link.on('settled', () => this.wake())
     link.on('gave_up', () => this.wake())
@@ -61,7 +69,7 @@ export class Peers {
     return this.links.filter((p) => p.link.isUp).length
   }
 
-  /** This node's own messages not yet acknowledged, over all links. */
+  /** This node's own messages not yet acknowledged, over all links (one sent to two peers counts twice). */
   get outbox(): number {
     let n = 0
     for (const {link} of this.links) n += link.pendingCount
@@ -88,12 +96,12 @@ export class Peers {
     return this.info()
   }
 
-  /** Drops the link to `url` for good: its unacknowledged messages fail with `failReason`, and it is closed. */
+  /** Drops the link to `url`: its unacknowledged messages are reported failed with `failReason` (the outbox keeps them), and it is closed. */
   drop(url: string, failReason: string, why: string): void {
     const i = this.links.findIndex((p) => p.link.url === url)
     if (i < 0) return
     const [{link}] = this.links.splice(i, 1)
-    this.lost += this.failPending(link, failReason)
+    this.failPending(link, failReason)
     this.report({event: 'peer_disconnected', peer: link.peerName, url: link.url, reason: why, dropped: true})
     const closing = link.close(1001, why).finally(() => this.closing.delete(closing))
     this.closing.add(closing)
@@ -101,8 +109,9 @@ export class Peers {
   }
 
   /**
-   * Resolves once every own message is acknowledged, at most `timeoutMs`;
-   * true when all were (false too when some failed earlier because their peer left).
+   * Resolves once every link's messages are acknowledged, at most
+   * `timeoutMs`; true when the outbox is empty then (false too when it still
+   * holds messages for a peer that was dropped or is not linked in this run).
    */
   async drained(timeoutMs: number): Promise<boolean> {
     const done = await settle(
@@ -113,21 +122,19 @@ export class Peers {
       },
       timeoutMs,
     )
-    return done && this.lost === 0
+    return done && this.store.size === 0
   }
 
-  /** Stops: what is still unacknowledged is reported failed with `reason`, every link is closed with 1001. */
+  /** Stops: what is still unacknowledged is reported failed with `reason` (the outbox keeps it), every link is closed with 1001. */
   async close(reason: string): Promise<void> {
     for (const {link} of this.links) this.failPending(link, reason)
     await Promise.all([...this.links.map(({link}) => link.close(1001, 'going away')), ...this.closing])
   }
 
-  /** Gives up the link's unacknowledged messages, reporting each as failed; returns how many. */
-  private failPending(link: Link, reason: string): number {
+  /** Gives up the link's unacknowledged messages, reporting each as failed. */
+  private failPending(link: Link, reason: string): void {
     const to = link.peerName
-    const texts = link.abandon()
-    for (const text of texts) this.report({event: 'message_failed', text, to, reason})
-    return texts.length
+    for (const text of link.abandon()) this.report({event: 'message_failed', text, to, reason})
   }
 
   private wake(): void {

@@ -15,6 +15,9 @@ export type ErrorCode =
   | 'BAD_RESPONSE'
   | 'NOT_ACKED'
   | 'NO_PEER'
+  | 'STATE_IN_USE'
+  | 'STATE_DAMAGED'
+  | 'STATE_UNAVAILABLE'
 
 /** Exit codes: 2 for a flag the user mistyped, 1 for everything that went wrong at run time. */
 const EXIT_CODES: Partial<Record<ErrorCode, number>> = {BAD_FLAG: 2}

@@ -21,6 +21,17 @@ export class SeenCache {
     return repeat
   }
 
+  /**
+   * Takes back an entry an earlier process recorded, valid until
+   * `expiresAtMs`. Call in order of expiry and before any {@link check}: the
+   * sweep relies on entries being kept sorted by expiry.
+   */
+  restore(key: string, expiresAtMs: number, nowMs: number): void {
+    if (expiresAtMs <= nowMs) return
+    this.expiresAt.delete(key)
+    this.expiresAt.set(key, expiresAtMs)
+  }
+
   get size(): number {
     return this.expiresAt.size
   }

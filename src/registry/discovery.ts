@@ -89,6 +89,8 @@ export interface DiscoveryOptions {
   /** token and TLS options for the registry's HTTP API */
   client: DialOptions
   heartbeatMs?: number
+  /** the id to register under (the node's own, which its links propose too); the registry picks one when unset or taken */
+  id?: string
 }
 
 /**
@@ -179,7 +181,7 @@ export class Discovery {
   private async register(): Promise<string> {
     const u = new URL(this.opts.advertiseUrl)
     const port = u.port === '' ? (u.protocol === 'wss:' ? 443 : 80) : Number(u.port)
-    const body = {ip: u.hostname.replace(/^\[|\]$/g, ''), port, name: this.opts.name, role: 'node', url: this.opts.advertiseUrl}
+    const body = {ip: u.hostname.replace(/^\[|\]$/g, ''), port, name: this.opts.name, role: 'node', url: this.opts.advertiseUrl, ...(this.opts.id === undefined ? {} : {id: this.opts.id})}
     const answer = await callJson<{id?: unknown}>(`${this.base}/client`, this.opts.client, 'POST', body)
     if (typeof answer?.id !== 'string') throw new PeerlinkError('BAD_RESPONSE', 'POST /client: the answer has no "id"')
     return answer.id

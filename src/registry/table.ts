@@ -100,9 +100,21 @@ export class ClientTable {
     return {error: `${named.length} clients are named "${idOrName}": use an id (${named.map((e) => e.id).join(', ')})`}
   }
 
-  /** Registers a client over HTTP; returns its new id. */
-  register(reg: Registration): string {
-    const id = randomUUID()
+  /**
+   * Registers a client over HTTP; returns its id: `wanted` when given (a
+   * node registers under its own id, the one its links propose in their
+   * hello), else a new one. An entry that already has that id becomes this
+   * registration: the same node's earlier registration (it restarted within
+   * the TTL) or its own link's live connection (the registry is also its
+   * peer), so the node is listed once.
+   */
+  register(reg: Registration, wanted?: string): string {
+    const id = wanted?.toLowerCase() ?? randomUUID()
+    const existing = this.entries.get(id)
+    if (existing) {
+      Object.assign(existing, fields(reg), {seenMs: this.now(), registered: true})
+      return id
+    }
     this.entries.set(id, {id, ...fields(reg), seenMs: this.now(), registered: true})
     return id
   }

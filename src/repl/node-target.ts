@@ -12,6 +12,8 @@ export interface NodeView {
   /** sends `message text` on every peer link; returns the links it went to */
   send(text: string): PeerLine[]
   drain(timeoutMs: number): Promise<boolean>
+  /** resolves once what was sent so far is in the outbox for good (at once in memory) */
+  flushed(): Promise<void>
   stop(code: number, reason?: string): Promise<void>
   report(event: NodeEvent): void
   peerInfo(): PeerLine[]
@@ -39,6 +41,9 @@ export function nodeTarget(node: NodeView): ReplTarget {
     stop: (code, reason) => node.stop(code, reason),
     report: (ev) => node.report(ev),
     async answer(kind, arg) {
+      // the lines before this one are stored before it is answered: `stats`
+      // after a burst shows what would survive a kill now
+      await node.flushed()
       switch (kind) {
         case 'peers': {
           const peers = node.peerInfo()

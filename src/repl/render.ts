@@ -130,6 +130,8 @@ export class TextRenderer implements Renderer {
       case 'error':
         return this.console.errorLine(`${this.stamp()}${c.red(`error: ${v(ev.msg)}`)}`)
       case 'info':
+        // the outbox's lines are news about this run, stamped like the events around them
+        if (ev.topic === 'outbox' && ev.msg !== undefined) return this.line(c.yellow(v(ev.msg)))
         // an answer is several lines on purpose; whatever it quotes is escaped within its line
         for (const line of (ev.msg ?? JSON.stringify(ev.data)).split('\n')) this.console.line(v(line))
         return

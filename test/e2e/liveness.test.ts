@@ -21,7 +21,7 @@ afterEach(async () => {
 })
 
 /** A NodeServer whose handlers only record opens and closes. */
-async function recordingServer(): Promise<{server: NodeServer; port: number; closed: Promise<{conn: Conn; code: number}>}> {
+async function recordingServer(intervals = {pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS}): Promise<{server: NodeServer; port: number; closed: Promise<{conn: Conn; code: number}>}> {
   let onClosed: (v: {conn: Conn; code: number}) => void = () => {}
   const closed = new Promise<{conn: Conn; code: number}>((resolve) => (onClosed = resolve))
   const handlers: ServerHandlers = {
@@ -32,7 +32,7 @@ async function recordingServer(): Promise<{server: NodeServer; port: number; clo
     invalid: () => {},
     close: (conn, code) => onClosed({conn, code}),
   }
-  const server = new NodeServer({name: 'watcher', host: '127.0.0.1', port: 0, maxPayloadBytes: 1 << 20, pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS}, handlers)
+  const server = new NodeServer({name: 'watcher', host: '127.0.0.1', port: 0, maxPayloadBytes: 1 << 20, ...intervals}, handlers)
   const port = await server.listen()
   cleanup.push(() => server.close())
   return {server, port, closed}
@@ -62,15 +62,17 @@ describe('dead connections are found by ping/pong', () => {
   })
 
   it('the server keeps a connection that answers pings, however long it says nothing', async () => {
-    const {server, port} = await recordingServer()
+    // a dead-after far beyond any pause of a loaded machine: only a missing pong may drop it
+    const deadAfterMs = 2500
+    const {server, port} = await recordingServer({pingIntervalMs: PING_MS, deadAfterMs})
     const {default: WebSocket} = await import('ws')
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws`)
     cleanup.push(() => ws.terminate())
     let pings = 0
     ws.on('ping', () => pings++)
     await new Promise((resolve) => ws.once('open', resolve))
-    // wait for enough pings to span several dead-after periods (ws answers each with a pong)
-    await new Promise<void>((resolve) => ws.on('ping', () => pings >= (3 * DEAD_MS) / PING_MS && resolve()))
+    // wait for more pings than fit in one dead-after period (ws answers each with a pong)
+    await new Promise<void>((resolve) => ws.on('ping', () => pings >= (2 * deadAfterMs) / PING_MS && resolve()))
     expect(ws.readyState).toBe(WebSocket.OPEN)
     expect(server.connectionCount).toBe(1)
   })

@@ -1,7 +1,7 @@
 import {spawn, type ChildProcessWithoutNullStreams} from 'node:child_process'
 import {afterEach} from 'vitest'
 import {tempDir} from './temp.js'
-import net from 'node:net'
+export {freePort} from './ports.js'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -13,9 +13,14 @@ export function tempConfigHome(): string {
   return tempDir('peerlink-test-')
 }
 
-/** Environment for a spawned CLI: isolated config folder, no colour, plus `extra`. */
+/** A fresh folder for XDG_STATE_HOME, so tests never touch the user's outboxes and never share one by accident. */
+export function tempStateHome(): string {
+  return tempDir('peerlink-state-')
+}
+
+/** Environment for a spawned CLI: isolated config and state folders, no colour, plus `extra`. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {...process.env, XDG_CONFIG_HOME: tempConfigHome(), NO_COLOR: '1', ...extra}
+  const env: NodeJS.ProcessEnv = {...process.env, XDG_CONFIG_HOME: tempConfigHome(), XDG_STATE_HOME: tempStateHome(), NO_COLOR: '1', ...extra}
   delete env.PEERLINK_TOKEN
   Object.assign(env, extra)
   return env
@@ -32,9 +37,14 @@ export interface Spawned {
   kill: (signal?: NodeJS.Signals) => void
 }
 
-/** Spawns the built CLI (`bin/run.js`) with `args`. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv()): Spawned {
-  const proc = spawn(process.execPath, [RUN, ...args], {env, stdio: 'pipe'})
+/**
+ * Spawns the built CLI (`bin/run.js`) with `args`; `launcher` runs it through
+ * another command first (e.g. a shell setting a resource limit, which ends
+ * with `exec "$@"`).
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv = cliEnv(), launcher: string[] = []): Spawned {
+  const [cmd, ...pre] = [...launcher, process.execPath]
+  const proc = spawn(cmd, [...pre, RUN, ...args], {env, stdio: 'pipe'})
   let out = ''
   let err = ''
   const waiters = new Set<() => void>()
@@ -108,17 +118,6 @@ export function events(stdout: string): Array<Record<string, unknown> & {event: 
     })
 }
 
-/** A port that was free a moment ago (for setups where a node must know its peer's port in advance). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.on('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 /**
  * Starts `peerlink start NAME ... --json` and waits for its `listening` event;

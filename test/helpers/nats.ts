@@ -7,7 +7,7 @@
 import {spawn, type ChildProcess} from 'node:child_process'
 import {existsSync} from 'node:fs'
 import {afterEach} from 'vitest'
-import {freePort} from './cli.js'
+import {freePort} from './ports.js'
 
 const READY_TIMEOUT_MS = 10_000
 

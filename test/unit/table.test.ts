@@ -22,6 +22,19 @@ describe('client table', () => {
     expect(table.toJson()).toEqual({[id]: {ip: '192.1.1.1', port: 1234, connected: '2026-11-22T18:42:50.123Z', name: 'linus', role: 'client'}})
   })
 
+  it('registers under the id asked for, and an entry of that id (a live link, an earlier registration) becomes the registration: one entry', () => {
+    const {table} = tableAt()
+    const id = '3b241101-e2bb-4255-8caf-4136c566a962'
+    table.attachLive(id, {ip: '127.0.0.1', port: 9001, name: 'n1', role: 'node'}, {lastSeenMs: 0})
+    expect(table.register({...LINUS, name: 'n1', role: 'node', url: 'ws://127.0.0.1:9001/ws'}, id.toUpperCase())).toBe(id)
+    expect(Object.keys(table.toJson())).toEqual([id])
+    expect(table.get(id)).toMatchObject({registered: true, url: 'ws://127.0.0.1:9001/ws', live: {lastSeenMs: 0}})
+    // the same node registering again after a restart keeps its one entry
+    expect(table.register({...LINUS, name: 'n1', role: 'node', url: 'ws://127.0.0.1:9002/ws'}, id)).toBe(id)
+    expect(table.size).toBe(1)
+    expect(table.get(id)?.url).toBe('ws://127.0.0.1:9002/ws')
+  })
+
   it('keeps role node and the url of a node registration', () => {
     const {table} = tableAt()
     const id = table.register({...LINUS, role: 'node', url: 'ws://192.1.1.1:1234/ws'})
