@@ -55,9 +55,9 @@ export interface Server {
  * second that the reference relay never makes it read, and the comparison
  * would measure the harness.
  */
-export function startPeerlinkNode(extraArgs: string[] = [], opts: {json?: boolean; nodeArgs?: string[]} = {}): Promise<Server> {
+export function startPeerlinkNode(extraArgs: string[] = [], opts: {json?: boolean; nodeArgs?: string[]; run?: string} = {}): Promise<Server> {
   const json = opts.json ?? true
-  const args = [...(opts.nodeArgs ?? []), RUN, 'start', 'bench', '--port', '0', '--no-repl', ...(json ? ['--json'] : []), ...extraArgs]
+  const args = [...(opts.nodeArgs ?? []), opts.run ?? RUN, 'start', 'bench', '--port', '0', '--no-repl', ...(json ? ['--json'] : []), ...extraArgs]
   const listening = json ? /"event":"listening","url":"([^"]+)","host":"[^"]*","port":(\d+)/ : /listening on (ws:\/\/\S+:(\d+)\/ws)/
   return startServer(process.execPath, args, listening)
 }

@@ -18,10 +18,12 @@
  *
  *   npm run bench:throughput -- [--connections 200] [--inflight 4] [--seconds 10] [--rounds 3]
  *                               [--rate 20000] [--relays reference,text,json] [--node-args "..."]
- *                               [--cpu-prof DIR]
+ *                               [--cpu-prof DIR] [--baseline PATH/bin/run.js]
  *
+ * With --baseline, the relays `base-text` and `base-json` are another build of
+ * peerlink (e.g. main's, to see what a change did in the same run).
  * With --cpu-prof each relay process runs under `node --cpu-prof` and writes
- * its profile into DIR when it is stopped (SIGTERM).
+ * its profiles into DIR/RELAY-roundN/ when it is stopped (SIGTERM).
  */
 import {mkdirSync} from 'node:fs'
 import path from 'node:path'
@@ -36,11 +38,12 @@ const RATE = Number(arg('rate', '20000'))
 const RELAYS = arg('relays', 'reference,text,json').split(',') as Relay[]
 const NODE_ARGS = arg('node-args', '').split(' ').filter(Boolean)
 const CPU_PROF = arg('cpu-prof', '')
+const BASELINE = arg('baseline', '')
 const WARMUP_MS = 2000
 
-type Relay = 'reference' | 'text' | 'json'
+type Relay = 'reference' | 'text' | 'json' | 'base-text' | 'base-json'
 
-const LABEL: Record<Relay, string> = {reference: 'reference (bare ws)', text: 'peerlink (text)', json: 'peerlink --json'}
+const LABEL: Record<Relay, string> = {reference: 'reference (bare ws)', text: 'peerlink (text)', json: 'peerlink --json', 'base-text': 'baseline (text)', 'base-json': 'baseline --json'}
 
 interface Measured {
   saturated: RoundTripResult
@@ -48,9 +51,12 @@ interface Measured {
 }
 
 function start(relay: Relay, round: number): Promise<Server> {
-  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF)}`, `--cpu-prof-name=${relay}-round${round}.cpuprofile`] : []
+  // one folder per relay and round: a process may write several profiles (tsx's loader thread writes its own)
+  const prof = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(CPU_PROF, `${relay}-round${round}`)}`] : []
   if (relay === 'reference') return startReferenceRelay(prof)
-  return startPeerlinkNode(NODE_ARGS, {json: relay === 'json', nodeArgs: prof})
+  const base = relay.startsWith('base-')
+  if (base && !BASELINE) throw new Error(`${relay} needs --baseline PATH/bin/run.js`)
+  return startPeerlinkNode(NODE_ARGS, {json: relay.endsWith('json'), nodeArgs: prof, run: base ? BASELINE : undefined})
 }
 
 async function measure(relay: Relay, round: number): Promise<Measured> {
@@ -134,7 +140,7 @@ async function main(): Promise<void> {
   const file = writeResult('throughput', {
     machine,
     loadavg_1m_end: machineInfo().loadavg_1m,
-    params: {connections: CONNECTIONS, inflight: INFLIGHT, seconds: SECONDS, rounds: ROUNDS, rate: RATE, relays: RELAYS, warmup_ms: WARMUP_MS, node_args: NODE_ARGS, cpu_prof: CPU_PROF || null},
+    params: {connections: CONNECTIONS, inflight: INFLIGHT, seconds: SECONDS, rounds: ROUNDS, rate: RATE, relays: RELAYS, warmup_ms: WARMUP_MS, node_args: NODE_ARGS, cpu_prof: CPU_PROF || null, baseline: BASELINE || null},
     targets,
     summary,
     rounds,

@@ -2,9 +2,14 @@ import type {Server, Socket} from 'node:net'
 import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
 import type {NodeEvent} from '../node/events.js'
 
-/** The node's figures the gauges read at scrape time (what `GET /stats` answers). */
+/** The node's figures the gauges read at scrape time (what `GET /stats` answers), and the relay's count. */
 export interface GaugeSource {
   stats(): {name: string; connections: number; peers: number; pending: number; outbox: number; clients: number}
+  /**
+   * client messages relayed so far: the relay keeps the count itself, so
+   * that it need not report an event per message nobody renders
+   */
+  readonly relayedTotal: number
 }
 
 /** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
@@ -18,15 +23,15 @@ export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
  * counters fed by its events, bytes in and out of its sockets, and the
  * default process metrics (`process_*`, `nodejs_*`).
  *
- * Counting is a plain `n++` per event: the relay emits one event per relayed
- * message, and prom-client's `inc()` hashes labels and allocates a result, so
- * the counters keep plain numbers and hand prom-client the difference when
- * scraped.
+ * Counting is a plain `n++` per event (prom-client's `inc()` hashes labels
+ * and allocates a result), handed to prom-client as the difference when
+ * scraped. Relayed messages are not counted from events at all: the relay
+ * keeps that count (`source.relayedTotal`), so that a node whose events
+ * nobody renders reports no event per message (docs/architecture.md, seam 3).
  */
 export class NodeMetrics {
   readonly registry = new Registry()
 
-  private relayed = 0
   private received = 0
   private sent = 0
   private resent = 0
@@ -79,7 +84,7 @@ export class NodeMetrics {
         },
       })
     }
-    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => this.relayed)
+    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => source.relayedTotal)
     counter('peerlink_messages_received_total', 'messages delivered to this node by its peers (resends included)', () => this.received)
     counter('peerlink_messages_sent_total', "this node's own messages put on a peer link (resends included)", () => this.sent)
     counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
@@ -99,12 +104,9 @@ export class NodeMetrics {
     collectDefaultMetrics({register: this.registry})
   }
 
-  /** Counts one node event. */
+  /** Counts one node event (`message_relayed` is counted by the relay: see the class comment). */
   event(ev: NodeEvent): void {
     switch (ev.event) {
-      case 'message_relayed':
-        this.relayed++
-        return
       case 'message_received':
         this.received++
         return
@@ -124,11 +126,6 @@ export class NodeMetrics {
         return
       default:
     }
-  }
-
-  /** Client messages relayed so far (the console's chart reads it). */
-  get relayedTotal(): number {
-    return this.relayed
   }
 
   /**

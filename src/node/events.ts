@@ -31,3 +31,21 @@ export type NodeEventName = NodeEvent['event']
  * trouble with the registry.
  */
 export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry'
+
+/**
+ * How much of the `message_relayed` stream a listener needs (one event per
+ * relayed message is most of a busy node's work beyond the relaying itself):
+ * `every` one (`--json`, an open console page), a `sampled` few a second
+ * (the text renderer, which shows at most that many and folds the rest into
+ * a count read from the node's `relayedTotal`), or `none` (metrics, which
+ * read the count). The node reports the most any listener needs; the count
+ * is kept all the same.
+ */
+export type RelayEvents = 'every' | 'sampled' | 'none'
+
+/**
+ * With sampled relay events (the text renderer), at most this many
+ * `message_relayed` events are reported a second; the text renderer shows
+ * that many relay lines a second and folds the rest into a count.
+ */
+export const RELAYED_SAMPLES_PER_SECOND = 10

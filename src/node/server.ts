@@ -7,7 +7,7 @@ import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {closeGracefully} from '../client/close.js'
-import {decodeFrame, encodeFrame, isUuid, PEERLINK_HEADER, type Frame, type Hello} from '../protocol/frame.js'
+import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, type Frame, type Hello, type HotVerb} from '../protocol/frame.js'
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
@@ -37,14 +37,23 @@ export const LISTEN_BACKLOG = 4096
 
 export type Role = 'node' | 'client'
 
-/** One inbound WebSocket connection and what the server knows about it. */
+/** What `ws.send` is told for the bytes of a frame passed on as they arrived: they are a text frame. */
+const TEXT_FRAME = Object.freeze({binary: false})
+
+/**
+ * One inbound WebSocket connection and what the server knows about it. Kept
+ * small: a node may hold a hundred thousand of them.
+ */
 export class Conn {
   /** the id the server owns; a hello may propose another (NodeServer settles it) */
   id: string
   /** the connection's hello, once it sent one */
   hello: Hello | undefined
   lastSeenMs = Date.now()
-  readonly connectedAt = new Date()
+  /** its socket is corked until the server's write batch of this event-loop turn is flushed */
+  corked = false
+  /** the remote address as a name (`ip:port`), built on first use */
+  private addressName: string | undefined
 
   /**
    * @param upgradeRole what the upgrade's `x-peerlink-role` header said: a
@@ -53,9 +62,12 @@ export class Conn {
    */
   constructor(
     readonly ws: WebSocket,
+    /** the socket under `ws`, corked and uncorked by the write batch */
+    readonly socket: Duplex,
     readonly ip: string,
     readonly port: number,
     private readonly upgradeRole: Role,
+    private readonly batch: WriteBatch,
   ) {
     this.id = randomUUID()
   }
@@ -68,7 +80,8 @@ export class Conn {
   /** The hello's name, else the remote address. */
   get name(): string {
     if (this.hello?.name) return this.hello.name
-    return this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`
+    this.addressName ??= this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`
+    return this.addressName
   }
 
   /** Fully open: not connecting, and no close frame sent or received. */
@@ -76,8 +89,55 @@ export class Conn {
     return this.ws.readyState === WebSocket.OPEN
   }
 
-  send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text)
+  /**
+   * Sends one text frame: a string, or the bytes of a frame as they arrived
+   * (valid UTF-8, checked by ws when they came in), passed on without being
+   * decoded and encoded again. Frames sent in one event-loop turn leave in
+   * one write (see {@link WriteBatch}).
+   */
+  send(data: string | Buffer): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    if (!this.corked) this.batch.cork(this)
+    this.ws.send(data, TEXT_FRAME)
+  }
+
+  /** The bytes of a text frame as it arrived (see {@link send}): what the relay passes on. */
+  sendFrame(bytes: Buffer): void {
+    this.send(bytes)
+  }
+}
+
+/**
+ * The writes of one event-loop turn, batched per socket: the first frame a
+ * connection is sent in a turn corks its socket, and one `setImmediate` per
+ * turn uncorks them all, so that every frame a socket was sent while the
+ * node handled that turn's reads leaves in one `writev` (one syscall, and
+ * fewer TCP segments for the reader to take in) instead of one each.
+ */
+export class WriteBatch {
+  private corked: Conn[] = []
+  private scheduled = false
+  private readonly flushNow = () => this.flush()
+
+  cork(conn: Conn): void {
+    conn.corked = true
+    conn.socket.cork()
+    this.corked.push(conn)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.flushNow)
+    }
+  }
+
+  /** Uncorks every socket corked since the last flush (each socket's frames leave in one write). */
+  flush(): void {
+    this.scheduled = false
+    const list = this.corked
+    this.corked = []
+    for (const conn of list) {
+      conn.corked = false
+      conn.socket.uncork()
+    }
   }
 }
 
@@ -102,7 +162,13 @@ export interface ServerHandlers {
   open(conn: Conn): void
   /** after the server settled the id and role a hello asked for (welcome already sent) */
   hello(conn: Conn, previousRole: Role, previousId: string): void
-  /** every valid frame but hello */
+  /**
+   * `message X` and `ok X`, the relay's hot path: the payload decoded, and the
+   * frame's bytes as they arrived, to be passed on as they are (without this
+   * handler they come to `frame`)
+   */
+  relay?(conn: Conn, verb: HotVerb, text: string, bytes: Buffer): void
+  /** every other valid frame but hello */
   frame(conn: Conn, frame: Frame): void
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
@@ -148,6 +214,7 @@ export class NodeServer {
   /** reports "WebSocket connection limit reached" at most once per interval */
   private readonly capReports = new OncePer(ACCEPT_FAILED_LOG_INTERVAL_MS)
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
+  private readonly batch: WriteBatch
 
   constructor(
     opts: ServerOptions,
@@ -160,6 +227,7 @@ export class NodeServer {
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...opts,
     }
+    this.batch = new WriteBatch()
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
       if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
@@ -316,7 +384,7 @@ export class NodeServer {
     const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req) ?? this.capacityProblem()
     if (refusal) return refuse(socket, refusal)
     if (endpoint) return endpoint.handleUpgrade(req, socket, head)
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket))
   }
 
   /** A 503 when the node holds all the WebSockets its open-file limit allows (reported once per interval). */
@@ -334,19 +402,26 @@ export class NodeServer {
     }
   }
 
-  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+  private accept(ws: WebSocket, req: http.IncomingMessage, socket: Duplex): void {
     const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
-    const conn = new Conn(ws, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role)
+    const conn = new Conn(ws, socket, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role, this.batch)
     this.conns.set(conn.id, conn)
-    ws.on('error', () => {
-      // ws closes the socket itself (1009 too big, 1007 bad UTF-8...); 'close' follows
-    })
+    ws.on('error', ignoreSocketError)
     ws.on('pong', () => {
       conn.lastSeenMs = Date.now()
     })
-    ws.on('message', (data, isBinary) => {
+    ws.on('message', (raw, isBinary) => {
+      // a text or binary message as one Buffer (ws's default binaryType, fragments joined)
+      const data = raw as Buffer
       conn.lastSeenMs = Date.now()
       if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
+      // the relay's two verbs are read from the bytes; every other frame is decoded in full
+      const hot = hotVerb(data)
+      if (hot !== undefined) {
+        const text = payloadOf(data, hot)
+        if (this.handlers.relay) return this.handlers.relay(conn, hot, text, data)
+        return this.handlers.frame(conn, {verb: hot, text})
+      }
       const decoded = decodeFrame(data.toString())
       if (!decoded.ok) return this.reject(conn, decoded.error)
       if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
@@ -384,6 +459,9 @@ export class NodeServer {
     for (const conn of this.conns.values()) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
   }
 }
+
+/** ws closes the socket itself on a protocol error (1009 too big, 1007 bad UTF-8...); 'close' follows. */
+function ignoreSocketError(): void {}
 
 /** The WebSocket endpoint, with or without a trailing slash (`/ws/` is the same place to anyone typing a URL). */
 function isWsPath(path: string): boolean {
