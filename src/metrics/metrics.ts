@@ -13,7 +13,7 @@ export interface GaugeSource {
 }
 
 /** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
-export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'other'] as const
+export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'too_slow', 'other'] as const
 
 /** Upper bounds of the ack latency buckets, in seconds: 1 ms to 30 s (the ack timeout is 5 s by default). */
 export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]

@@ -28,9 +28,10 @@ export type NodeEventName = NodeEvent['event']
  * What an `error` event is about, for counting (`peerlink_errors_total{kind}`):
  * `bad_frame` a frame this node refused, `remote` an `error` frame a client or
  * peer sent, `accept` connections refused at the open-file limit, `registry`
- * trouble with the registry.
+ * trouble with the registry, `too_slow` a connection closed with 1008
+ * because its reader fell too far behind (`--max-buffer`).
  */
-export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry'
+export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry' | 'too_slow'
 
 /**
  * How much of the `message_relayed` stream a listener needs (one event per

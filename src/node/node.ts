@@ -61,6 +61,8 @@ export interface NodeOptions {
   outbox?: Outbox
   /** what this node has shown of its peers' messages, beyond this process; in memory by default */
   seenLog?: SeenLog
+  /** bytes waiting to be written past which a connection is not picked (twice that: closed 1008 "too slow"); default 4 × maxPayloadBytes */
+  maxBufferBytes?: number
 }
 
 /** The defaults of a node's options, as `start` shows them. */
@@ -144,7 +146,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     addNodeRoutes(this.router, this)
     addClientRoutes(this.router, this)
     this.server = new NodeServer(
-      {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
+      {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, maxBufferBytes: opts.maxBufferBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
       {
         request: (req, res) => {
           if (opts.guardRequest?.(req, res)) return
@@ -156,6 +158,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         frame: (conn, frame) => this.onFrame(conn, frame),
         invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`, kind: 'bad_frame'}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
+        slow: (conn, buffered) => this.onSlow(conn, buffered),
         acceptFailed: (msg) => this.report({event: 'error', msg, kind: 'accept'}),
       },
     )
@@ -406,6 +409,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       (repeat) => this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})}),
       () => conn.send(encodeFrame({verb: 'ok', text})),
     )
+  }
+
+  /** The server closed a connection whose reader fell too far behind: what it held goes to other receivers now. */
+  private onSlow(conn: Conn, bufferedBytes: number): void {
+    if (conn.role === 'client') this.relay.remove(conn)
+    this.report({event: 'error', msg: `closed ${conn.name} with 1008 "too slow": ${bufferedBytes} bytes were waiting to be written to it, more than twice --max-buffer, after more than a second behind; what it held goes to other receivers`, kind: 'too_slow'})
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {

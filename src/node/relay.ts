@@ -60,6 +60,7 @@ export class Relay<C> {
   private readonly entries = new Map<string, Entry<C>>()
   /** `pick`, bound once (the chooser is handed it for every message) */
   private readonly local = () => this.pick()
+  private readonly ready = (c: C) => this.isOpen(c) && !this.isCongested(c)
 
   /**
    * @param isOpen whether a connection is fully open at this instant; a
@@ -69,12 +70,16 @@ export class Relay<C> {
    * @param stranded told when X is left with nobody to hold it (no receiver
    *   anywhere): a cluster hands X back to a member origin, which can still
    *   place it elsewhere, instead of keeping it here for an origin that waits
+   * @param isCongested whether an open connection has more waiting to be
+   *   written to it than it should (a slow reader): it is picked only when no
+   *   open connection is free of that
    */
   constructor(
     private readonly isOpen: (c: C) => boolean,
     private readonly random: () => number = Math.random,
     private readonly choose: Chooser<C> = (_origin, local) => local(),
     private readonly stranded?: (text: string, origins: readonly C[]) => void,
+    private readonly isCongested: (c: C) => boolean = () => false,
   ) {}
 
   /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
@@ -202,17 +207,24 @@ export class Relay<C> {
     return to === undefined ? undefined : {to, text}
   }
 
-  /** A uniformly random open connection, or undefined if none is open. */
+  /**
+   * A uniformly random open connection that is not congested; if every open
+   * one is, a uniformly random open one (a slow reader is closed once it is
+   * far behind, see the server); undefined if none is open.
+   */
   pick(): C | undefined {
     const n = this.conns.length
-    // A closing connection is rare (it leaves on its close event), so a few
-    // random draws almost always succeed; the scan keeps the choice correct.
+    // A closing or congested connection is rare (a closing one leaves on its
+    // close event), so a few random draws almost always succeed; the scan
+    // keeps the choice correct.
     for (let i = 0; i < PICK_DRAWS && n > 0; i++) {
       const c = this.conns[Math.floor(this.random() * n)]
-      if (this.isOpen(c)) return c
+      if (this.ready(c)) return c
     }
-    const open = this.conns.filter(this.isOpen)
-    return open.length === 0 ? undefined : open[Math.floor(this.random() * open.length)]
+    if (n === 0) return undefined
+    let among = this.conns.filter(this.ready)
+    if (among.length === 0) among = this.conns.filter(this.isOpen)
+    return among.length === 0 ? undefined : among[Math.floor(this.random() * among.length)]
   }
 
   private assign(entry: Entry<C>, text: string, origin: C): C | undefined {

@@ -11,6 +11,11 @@ export interface Endpoint {
   readonly name: string
   /** fully open: not connecting, and no close frame sent or received */
   readonly isOpen: boolean
+  /**
+   * more is waiting to be written to it than it should have (its reader is
+   * slow): picked as a receiver only when no open connection is free of that
+   */
+  readonly congested?: boolean
   send(text: string): void
   /**
    * Set only on a connection: sends the bytes of a frame as it arrived (valid
@@ -91,7 +96,7 @@ export class ClientRelay<E extends Endpoint> {
     this.report = opts.report
     this.maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION_DEFAULT
     this.fabric = opts.fabric
-    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded)
+    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded, (e) => e.congested === true)
     opts.fabric?.attach?.(this, opts.report)
   }
 

@@ -52,6 +52,12 @@ export class Conn {
   lastSeenMs = Date.now()
   /** its socket is corked until the server's write batch of this event-loop turn is flushed */
   corked = false
+  /** the kernel did not take everything at the last flush: bytes still wait to be written */
+  backedUp = false
+  /** since when more than `--max-buffer` waits to be written to it (undefined: it is not behind) */
+  behindSinceMs: number | undefined
+  /** while it is behind: closes it as too slow if it is still far behind after the grace */
+  slowTimer: NodeJS.Timeout | undefined
   /** the remote address as a name (`ip:port`), built on first use */
   private addressName: string | undefined
 
@@ -90,6 +96,14 @@ export class Conn {
   }
 
   /**
+   * Past the server's `--max-buffer`: more bytes wait to be written to it
+   * than the bound, so the relay does not pick it as a receiver while it is.
+   */
+  get congested(): boolean {
+    return this.ws.bufferedAmount > this.batch.maxBufferBytes
+  }
+
+  /**
    * Sends one text frame: a string, or the bytes of a frame as they arrived
    * (valid UTF-8, checked by ws when they came in), passed on without being
    * decoded and encoded again. Frames sent in one event-loop turn leave in
@@ -103,7 +117,11 @@ export class Conn {
 
   /** The bytes of a text frame as it arrived (see {@link send}): what the relay passes on. */
   sendFrame(bytes: Buffer): void {
-    this.send(bytes)
+    // A frame is a view into the chunk its socket read (with the frames read
+    // beside it); while it waits to be written it keeps that chunk alive. On
+    // a socket that is behind, where it may wait long, it goes as a copy of
+    // its own, so that what a slow reader holds is what --max-buffer counts.
+    this.send(this.backedUp && bytes.byteLength < bytes.buffer.byteLength ? copyOf(bytes) : bytes)
   }
 }
 
@@ -113,11 +131,28 @@ export class Conn {
  * turn uncorks them all, so that every frame a socket was sent while the
  * node handled that turn's reads leaves in one `writev` (one syscall, and
  * fewer TCP segments for the reader to take in) instead of one each.
+ *
+ * After each flush it is also where a slow reader shows: whatever the kernel
+ * did not take stays buffered in the process. A connection with more than
+ * `--max-buffer` waiting is *behind*: the relay does not pick it (see
+ * {@link Conn.congested}) and the node stops reading from it until all of it
+ * was written (a client cannot make the node hold more for it by sending
+ * faster than it reads: TCP pushes back on it). One that is still behind
+ * after {@link SLOW_READER_GRACE_MS} with more than twice `--max-buffer`
+ * waiting is closed with 1008 "too slow". The grace lets a reader that keeps
+ * up take a burst larger than the bound (the frames of one turn can be).
  */
 export class WriteBatch {
   private corked: Conn[] = []
   private scheduled = false
   private readonly flushNow = () => this.flush()
+
+  constructor(
+    /** a connection with more than this waiting to be written is behind */
+    readonly maxBufferBytes: number,
+    /** told about a connection still behind after the grace with more than twice that waiting */
+    private readonly tooSlow: (conn: Conn) => void,
+  ) {}
 
   cork(conn: Conn): void {
     conn.corked = true
@@ -137,6 +172,37 @@ export class WriteBatch {
     for (const conn of list) {
       conn.corked = false
       conn.socket.uncork()
+      const waiting = conn.ws.bufferedAmount
+      conn.backedUp = waiting > 0
+      if (waiting <= this.maxBufferBytes || conn.ws.readyState !== WebSocket.OPEN) continue
+      if (conn.behindSinceMs === undefined) this.fellBehind(conn)
+      else this.checkSlow(conn)
+    }
+  }
+
+  /** The connection stops being read until everything waiting for it was written ('drain'). */
+  private fellBehind(conn: Conn): void {
+    conn.behindSinceMs = Date.now()
+    conn.ws.pause()
+    // a write was refused (the buffer is past the stream's high-water mark), so 'drain' comes once all is written
+    conn.socket.once('drain', () => {
+      conn.behindSinceMs = undefined
+      clearTimeout(conn.slowTimer)
+      conn.slowTimer = undefined
+      conn.ws.resume()
+    })
+    conn.slowTimer = setTimeout(() => {
+      conn.slowTimer = undefined
+      if (conn.behindSinceMs !== undefined) this.checkSlow(conn)
+    }, SLOW_READER_GRACE_MS)
+    conn.slowTimer.unref()
+  }
+
+  private checkSlow(conn: Conn): void {
+    const behindMs = Date.now() - (conn.behindSinceMs as number)
+    if (behindMs >= SLOW_READER_GRACE_MS && conn.ws.bufferedAmount > 2 * this.maxBufferBytes && conn.ws.readyState === WebSocket.OPEN) {
+      clearTimeout(conn.slowTimer)
+      this.tooSlow(conn)
     }
   }
 }
@@ -146,6 +212,13 @@ export interface ServerOptions {
   host: string
   port: number
   maxPayloadBytes: number
+  /**
+   * A connection with more bytes than this waiting to be written (its reader
+   * is slower than what it is sent) is not picked as a receiver; past twice
+   * this for longer than a second it is closed with 1008 "too slow"
+   * (see {@link WriteBatch}). Default {@link maxBufferDefault}.
+   */
+  maxBufferBytes?: number
   tls?: {cert: string | Buffer; key: string | Buffer}
   pingIntervalMs?: number
   /** open-file limit to size the connection cap by; read from the process when unset */
@@ -174,6 +247,13 @@ export interface ServerHandlers {
   invalid(conn: Conn, reason: string): void
   close(conn: Conn, code: number, reason: string): void
   /**
+   * the connection was closed with 1008 "too slow": more than twice
+   * `maxBufferBytes` waited to be written to it. It is no longer open (its
+   * close event comes once the close handshake ends or times out); what it
+   * held should go elsewhere now.
+   */
+  slow?(conn: Conn, bufferedBytes: number): void
+  /**
    * accepting a connection failed (EMFILE: out of file descriptors; a failed
    * TLS handshake); the open ones keep being served. Rate-limited by the server.
    */
@@ -189,6 +269,16 @@ export interface UpgradeEndpoint {
   handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void
   close(code: number, reason: string): Promise<void>
 }
+
+/** The default of `--max-buffer`: a few frames of the largest size the node accepts. */
+export function maxBufferDefault(maxPayloadBytes: number): number {
+  return 4 * maxPayloadBytes
+}
+
+/** How long a connection closed for being too slow may take to answer the close frame before it is cut off. */
+export const SLOW_CLOSE_WAIT_MS = 5000
+/** A connection behind (past `--max-buffer`) for this long with more than twice that waiting is closed as too slow. */
+export const SLOW_READER_GRACE_MS = 1000
 
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
@@ -226,8 +316,10 @@ export class NodeServer {
       headersTimeoutMs: HEADERS_TIMEOUT_MS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...opts,
+      // after the spread: an option passed as undefined means the default too
+      maxBufferBytes: opts.maxBufferBytes ?? maxBufferDefault(opts.maxPayloadBytes),
     }
-    this.batch = new WriteBatch()
+    this.batch = new WriteBatch(this.opts.maxBufferBytes, (conn) => this.tooSlow(conn))
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
       if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
@@ -428,10 +520,18 @@ export class NodeServer {
       this.handlers.frame(conn, decoded.frame)
     })
     ws.on('close', (code, reason) => {
+      clearTimeout(conn.slowTimer)
       this.conns.delete(conn.id)
       this.handlers.close(conn, code, reason.toString())
     })
     this.handlers.open(conn)
+  }
+
+  /** Closes a connection whose reader is too slow (see {@link WriteBatch}); the relay hands on what it held at once. */
+  private tooSlow(conn: Conn): void {
+    const buffered = conn.ws.bufferedAmount
+    void closeGracefully(conn.ws, 1008, 'too slow', SLOW_CLOSE_WAIT_MS)
+    this.handlers.slow?.(conn, buffered)
   }
 
   private reject(conn: Conn, reason: string): void {
@@ -458,6 +558,13 @@ export class NodeServer {
     const now = Date.now()
     for (const conn of this.conns.values()) checkAlive(conn.ws, conn.lastSeenMs, now, this.opts.deadAfterMs)
   }
+}
+
+/** A copy of `bytes` in memory of its own (not a slice of a shared pool). */
+function copyOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.byteLength)
+  bytes.copy(out)
+  return out
 }
 
 /** ws closes the socket itself on a protocol error (1009 too big, 1007 bad UTF-8...); 'close' follows. */
