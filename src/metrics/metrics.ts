@@ -15,6 +15,9 @@ export interface GaugeSource {
 /** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
 export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'too_slow', 'other'] as const
 
+/** Closed sockets are swept out of the byte count's set once it holds at least this many (see watchSockets). */
+const SWEEP_MIN = 1024
+
 /** Upper bounds of the ack latency buckets, in seconds: 1 ms to 30 s (the ack timeout is 5 s by default). */
 export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
@@ -39,10 +42,11 @@ export class NodeMetrics {
   private failed = 0
   private readonly errors: Counter<'kind'>
   private readonly ackLatency: Histogram
-  /** sockets open now, and the bytes of those that closed */
+  /** sockets open now (and some closed since the last sweep), and the bytes of those swept */
   private readonly sockets = new Set<Socket>()
   private closedBytesIn = 0
   private closedBytesOut = 0
+  private sweepAt = SWEEP_MIN
 
   constructor(source: GaugeSource) {
     const registers = [this.registry]
@@ -130,17 +134,15 @@ export class NodeMetrics {
 
   /**
    * Counts the bytes of every socket `server` accepts. Node keeps the counts
-   * per socket anyway; this only remembers the open sockets and adds up the
-   * closed ones, so it costs nothing per frame.
+   * per socket anyway; this only remembers the sockets and adds up the
+   * closed ones, so it costs nothing per frame. No listener per socket (a
+   * node may hold 100 000 of them): closed sockets are swept out when the set
+   * has doubled since the last sweep, and at every scrape.
    */
   watchSockets(server: Server): void {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket)
-      socket.once('close', () => {
-        this.sockets.delete(socket)
-        this.closedBytesIn += socket.bytesRead
-        this.closedBytesOut += socket.bytesWritten
-      })
+      if (this.sockets.size >= this.sweepAt) this.sweep()
     })
   }
 
@@ -153,7 +155,19 @@ export class NodeMetrics {
     return this.registry.contentType
   }
 
+  /** Moves the bytes of closed sockets into the totals and forgets those sockets (Node keeps a socket's counts after it closed). */
+  private sweep(): void {
+    for (const s of this.sockets) {
+      if (!s.destroyed) continue
+      this.closedBytesIn += s.bytesRead
+      this.closedBytesOut += s.bytesWritten
+      this.sockets.delete(s)
+    }
+    this.sweepAt = Math.max(SWEEP_MIN, 2 * this.sockets.size)
+  }
+
   private bytes(): {in: number; out: number} {
+    this.sweep()
     let bytesIn = this.closedBytesIn
     let bytesOut = this.closedBytesOut
     for (const s of this.sockets) {

@@ -2,7 +2,7 @@ import {randomUUID} from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
-import {WebSocket, WebSocketServer} from 'ws'
+import {WebSocket, WebSocketServer, type Server as WsServer} from 'ws'
 import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -73,9 +73,10 @@ export class Conn {
     readonly ip: string,
     readonly port: number,
     private readonly upgradeRole: Role,
-    private readonly batch: WriteBatch,
+    /** the server it came in on: its write batch, and where its socket's shared listeners hand what happens */
+    readonly server: NodeServer,
   ) {
-    this.id = randomUUID()
+    this.id = flat(randomUUID())
   }
 
   /** A peer node's link or a client: what the hello said, else what the upgrade said. */
@@ -86,7 +87,7 @@ export class Conn {
   /** The hello's name, else the remote address. */
   get name(): string {
     if (this.hello?.name) return this.hello.name
-    this.addressName ??= this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`
+    this.addressName ??= flat(this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`)
     return this.addressName
   }
 
@@ -100,7 +101,7 @@ export class Conn {
    * than the bound, so the relay does not pick it as a receiver while it is.
    */
   get congested(): boolean {
-    return this.ws.bufferedAmount > this.batch.maxBufferBytes
+    return this.ws.bufferedAmount > this.server.batch.maxBufferBytes
   }
 
   /**
@@ -111,7 +112,7 @@ export class Conn {
    */
   send(data: string | Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
-    if (!this.corked) this.batch.cork(this)
+    if (!this.corked) this.server.batch.cork(this)
     this.ws.send(data, TEXT_FRAME)
   }
 
@@ -123,6 +124,31 @@ export class Conn {
     // its own, so that what a slow reader holds is what --max-buffer counts.
     this.send(this.backedUp && bytes.byteLength < bytes.buffer.byteLength ? copyOf(bytes) : bytes)
   }
+}
+
+/**
+ * The WebSocket of a relay connection: ws's own, with a slot for its
+ * connection, so that one set of listener functions serves every socket (a
+ * closure per socket and event, with the scope they share, would be most of
+ * what a node holds for an idle connection beyond ws's own objects).
+ */
+class ConnSocket extends WebSocket {
+  conn: Conn | undefined = undefined
+}
+
+function onSocketMessage(this: ConnSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const conn = this.conn as Conn
+  // a text or binary message as one Buffer (ws's default binaryType, fragments joined)
+  conn.server.received(conn, data as Buffer, isBinary)
+}
+
+function onSocketPong(this: ConnSocket): void {
+  ;(this.conn as Conn).lastSeenMs = Date.now()
+}
+
+function onSocketClose(this: ConnSocket, code: number, reason: Buffer): void {
+  const conn = this.conn as Conn
+  conn.server.closed(conn, code, reason.toString())
 }
 
 /**
@@ -294,7 +320,7 @@ export const TLS_FAILED_LOG_INTERVAL_MS = 60_000
  */
 export class NodeServer {
   readonly http: http.Server
-  private readonly wss: WebSocketServer
+  private readonly wss: WsServer<typeof ConnSocket>
   /** the open connections, by the id the server settled */
   private readonly conns = new Map<string, Conn>()
   private readonly endpoints = new Map<string, UpgradeEndpoint>()
@@ -304,7 +330,8 @@ export class NodeServer {
   /** reports "WebSocket connection limit reached" at most once per interval */
   private readonly capReports = new OncePer(ACCEPT_FAILED_LOG_INTERVAL_MS)
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
-  private readonly batch: WriteBatch
+  /** the write batch of every connection (internal: Conn uses it) */
+  readonly batch: WriteBatch
 
   constructor(
     opts: ServerOptions,
@@ -356,7 +383,8 @@ export class NodeServer {
         socket.destroy()
       }
     })
-    this.wss = new WebSocketServer({
+    this.wss = new WebSocketServer<typeof ConnSocket>({
+      WebSocket: ConnSocket,
       noServer: true,
       maxPayload: opts.maxPayloadBytes,
       clientTracking: false,
@@ -468,7 +496,8 @@ export class NodeServer {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    // not a closure here: it would keep this call's scope (the request, its headers, `head`) for the socket's life
+    socket.on('error', destroySocket)
     const path = pathOf(req.url)
     const endpoint = this.endpoints.get(path)
     if (!isWsPath(path) && !endpoint) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
@@ -494,37 +523,43 @@ export class NodeServer {
     }
   }
 
-  private accept(ws: WebSocket, req: http.IncomingMessage, socket: Duplex): void {
+  private accept(ws: ConnSocket, req: http.IncomingMessage, socket: Duplex): void {
     const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
-    const conn = new Conn(ws, socket, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role, this.batch)
+    const conn = new Conn(ws, socket, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role, this)
+    ws.conn = conn
     this.conns.set(conn.id, conn)
+    // ws handles the socket's errors from now on; the upgrade's own listener would only cost a listener array
+    socket.off('error', destroySocket)
     ws.on('error', ignoreSocketError)
-    ws.on('pong', () => {
-      conn.lastSeenMs = Date.now()
-    })
-    ws.on('message', (raw, isBinary) => {
-      // a text or binary message as one Buffer (ws's default binaryType, fragments joined)
-      const data = raw as Buffer
-      conn.lastSeenMs = Date.now()
-      if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
-      // the relay's two verbs are read from the bytes; every other frame is decoded in full
-      const hot = hotVerb(data)
-      if (hot !== undefined) {
-        const text = payloadOf(data, hot)
-        if (this.handlers.relay) return this.handlers.relay(conn, hot, text, data)
-        return this.handlers.frame(conn, {verb: hot, text})
-      }
-      const decoded = decodeFrame(data.toString())
-      if (!decoded.ok) return this.reject(conn, decoded.error)
-      if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
-      this.handlers.frame(conn, decoded.frame)
-    })
-    ws.on('close', (code, reason) => {
-      clearTimeout(conn.slowTimer)
-      this.conns.delete(conn.id)
-      this.handlers.close(conn, code, reason.toString())
-    })
+    // ws calls them with the socket as `this`
+    ws.on('pong', onSocketPong as () => void)
+    ws.on('message', onSocketMessage as (data: WebSocket.RawData, isBinary: boolean) => void)
+    ws.on('close', onSocketClose as (code: number, reason: Buffer) => void)
     this.handlers.open(conn)
+  }
+
+  /** A frame from `conn` (internal: its socket's listener calls it). */
+  received(conn: Conn, data: Buffer, isBinary: boolean): void {
+    conn.lastSeenMs = Date.now()
+    if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
+    // the relay's two verbs are read from the bytes; every other frame is decoded in full
+    const hot = hotVerb(data)
+    if (hot !== undefined) {
+      const text = payloadOf(data, hot)
+      if (this.handlers.relay) return this.handlers.relay(conn, hot, text, data)
+      return this.handlers.frame(conn, {verb: hot, text})
+    }
+    const decoded = decodeFrame(data.toString())
+    if (!decoded.ok) return this.reject(conn, decoded.error)
+    if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
+    this.handlers.frame(conn, decoded.frame)
+  }
+
+  /** `conn` closed (internal: its socket's listener calls it). */
+  closed(conn: Conn, code: number, reason: string): void {
+    clearTimeout(conn.slowTimer)
+    this.conns.delete(conn.id)
+    this.handlers.close(conn, code, reason)
   }
 
   /** Closes a connection whose reader is too slow (see {@link WriteBatch}); the relay hands on what it held at once. */
@@ -567,6 +602,25 @@ function copyOf(bytes: Buffer): Buffer {
   return out
 }
 
+/**
+ * `s` as one flat string. A string built by concatenation (a template, and
+ * crypto.randomUUID, which joins its hex pieces) is a tree of pieces in V8,
+ * a dozen objects for a UUID; kept for a connection's life, that is most of
+ * what a connection's id and name cost. Only for short ASCII strings.
+ */
+function flat(s: string): string {
+  if (s.length > FLAT_SCRATCH.length) return s
+  const n = FLAT_SCRATCH.write(s, 0, 'latin1')
+  return FLAT_SCRATCH.toString('latin1', 0, n)
+}
+/** where {@link flat} copies through (a UUID and an address name are well under its size) */
+const FLAT_SCRATCH = Buffer.allocUnsafe(64)
+
+/** An upgraded socket's error listener: the socket goes (a closure made per upgrade would keep the request alive with it). */
+function destroySocket(this: Duplex): void {
+  this.destroy()
+}
+
 /** ws closes the socket itself on a protocol error (1009 too big, 1007 bad UTF-8...); 'close' follows. */
 function ignoreSocketError(): void {}
 
@@ -576,7 +630,9 @@ function isWsPath(path: string): boolean {
 }
 
 function pathOf(url: string | undefined): string {
-  return (url ?? '/').split('?')[0]
+  const raw = url ?? '/'
+  const q = raw.indexOf('?')
+  return q < 0 ? raw : raw.slice(0, q)
 }
 
 const UPGRADE_REQUIRED: Refusal = {
