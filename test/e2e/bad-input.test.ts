@@ -227,6 +227,27 @@ describe('payloads', () => {
   })
 })
 
+describe('ws\'s optional native helper', () => {
+  it('relays large and small messages the same with bufferutil and without it (WS_NO_BUFFER_UTIL)', async () => {
+    for (const without of [false, true]) {
+      const env = cliEnv(without ? {WS_NO_BUFFER_UTIL: '1'} : {})
+      const plain = await startNode(['helper', '--port', '0', '--no-repl', '--token', TOKEN], env)
+      try {
+        const client = await new TestClient(plain.url, auth).open()
+        for (const size of [10, 31, 32, 4096, 100_000]) {
+          const text = `${size}:${'é'.repeat(size)}`
+          client.send(`message ${text}`)
+          await client.waitFor((f) => f === `message ${text}`)
+        }
+        await client.close()
+      } finally {
+        plain.kill('SIGTERM')
+        await plain.exited
+      }
+    }
+  })
+})
+
 describe('subprotocols', () => {
   it('selects peerlink.v1 when offered and no subprotocol otherwise, never echoing an unknown one', async () => {
     await duringTraffic('subprotocol', async () => {
