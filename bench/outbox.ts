@@ -7,7 +7,7 @@
  * handed to the link at once, the time until all are acknowledged and how many
  * commits (one fsync each) the sender's store made for them.
  *
- * The receiver is a spawned `peerlink start` node; the sender is a `Link` in
+ * The receiver is a spawned `peerlink start` node; the sender is a `OutboundLink` in
  * this process (what a node's peer link is), keeping `--window` messages in
  * flight.
  *
@@ -16,7 +16,7 @@
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import {Link} from '../src/client/link.js'
+import {OutboundLink} from '../src/client/outbound-link.js'
 import {MemoryOutbox, type Outbox} from '../src/client/outbox.js'
 import {DurableOutbox} from '../src/outbox/durable.js'
 import {StateStore} from '../src/outbox/store.js'
@@ -46,7 +46,7 @@ async function measure(mode: Mode, tag: string): Promise<Measured> {
   const rx = await startPeerlinkNode(mode === 'ephemeral' ? ['--ephemeral'] : ['--state', path.join(home, 'rx')])
   const store = mode === 'durable' ? StateStore.open({dir: path.join(home, 'tx'), identity: true}) : undefined
   const outbox: Outbox = store ? new DurableOutbox(store) : new MemoryOutbox()
-  const link = new Link({url: rx.url, hello: {id: store?.id, name: 'bench-tx', role: 'node'}, token: TOKEN, ackTimeoutMs: 60_000, outbox})
+  const link = new OutboundLink({url: rx.url, hello: {id: store?.id, name: 'bench-tx', role: 'node'}, token: TOKEN, ackTimeoutMs: 60_000, outbox})
   try {
     await new Promise<void>((resolve) => {
       link.once('up', () => resolve())

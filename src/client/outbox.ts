@@ -1,7 +1,7 @@
 /**
  * The outbox seam (docs/architecture.md, seam 2): where a sender's own
  * messages are kept until every peer that must acknowledge them has. A
- * {@link Link} records each message here before it goes on the wire and
+ * {@link OutboundLink} records each message here before it goes on the wire and
  * tells the outbox about each `ok`; at start it takes what the outbox still
  * owes to its URL. Two implementations: {@link MemoryOutbox} (`--ephemeral`,
  * and whatever does not ask for more) and the durable one in `src/outbox/`.

@@ -1,7 +1,7 @@
 import os from 'node:os'
 import {PeerlinkError} from '../protocol/errors.js'
 import type {DialOptions} from './dial.js'
-import {Link} from './link.js'
+import {OutboundLink} from './outbound-link.js'
 import type {Outbox} from './outbox.js'
 import {isFatalDialFailure} from './wire-errors.js'
 
@@ -27,15 +27,15 @@ export interface SendResult {
 
 /**
  * Sends one `message X` and resolves once `ok X` arrives, retrying through the
- * {@link Link} (reconnect with backoff, resend). What the outbox still owes
+ * {@link OutboundLink} (reconnect with backoff, resend). What the outbox still owes
  * to the URL (messages of an earlier `send` that died unacknowledged) is sent
  * first, and the promise waits for those acknowledgements too. Rejects with a
  * one-line PeerlinkError (`GAVE_UP`) when the retries are spent or the node
  * refuses us; the outbox keeps what was not acknowledged. Any `message Y` the
  * relay hands us meanwhile (X itself, possibly) is answered, as every client must.
  */
-export function sendOnce(opts: SendOptions): Promise<SendResult> {
-  const link = new Link({
+export function sendUntilAcknowledged(opts: SendOptions): Promise<SendResult> {
+  const link = new OutboundLink({
     ...opts,
     hello: {name: `send@${os.hostname()}`, role: 'client'},
     maxRetries: opts.retries,

@@ -2,7 +2,7 @@ import os from 'node:os'
 import {Args, Flags} from '@oclif/core'
 import {BaseCommand} from '../cli/base.js'
 import {ackDelayFlag, ackTimeoutFlag, clientFlags, drainTimeoutFlag, nodeUrlArg, outputFlags, stateFlags} from '../cli/flags.js'
-import {Link} from '../client/link.js'
+import {OutboundLink} from '../client/outbound-link.js'
 import {clientOptions} from '../client/options.js'
 import {connectBanner, nodeAddress, systemTimeUrl} from '../client/urls.js'
 import {Console} from '../repl/console.js'
@@ -45,7 +45,7 @@ Like a node, connect writes each message to its outbox on disk before sending it
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     const address = nodeAddress(args.url)
     const state = openSenderState('connect', name, {dir: flags.state, ephemeral: flags.ephemeral})
-    const link = new Link({
+    const link = new OutboundLink({
       ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
       url: address.ws,
       hello: {id: state.id, name, role: 'client'},

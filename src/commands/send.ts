@@ -3,7 +3,7 @@ import {BaseCommand} from '../cli/base.js'
 import {ackDelayFlag, ackTimeoutFlag, clientFlags, nodeUrlArg, outputFlags, stateFlags} from '../cli/flags.js'
 import {clientOptions} from '../client/options.js'
 import {nodeAddress} from '../client/urls.js'
-import {sendOnce} from '../client/send.js'
+import {sendUntilAcknowledged} from '../client/send.js'
 import {outboxKey, resendingLine} from '../client/outbox.js'
 import {openSendState} from '../outbox/open.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -53,7 +53,7 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
     }
     let result
     try {
-      result = await sendOnce({
+      result = await sendUntilAcknowledged({
         ...clientOptions(flags, {urlToken: address.token, warn: (msg) => this.warnLine(msg)}),
         url,
         text,

@@ -157,7 +157,7 @@ export class ClientPool {
 }
 
 /**
- * One load client on raw `ws`, with the protocol of the Link but a fraction of
+ * One load client on raw `ws`, with the protocol of the OutboundLink but a fraction of
  * its weight: send `message X`; answer every `message Y` with `ok Y` after a
  * drawn ack delay (at once for a repeat); close once `ok X` has arrived and no
  * `ok Y` is owed; on an ack timeout or a drop before `ok X`, back off (full

@@ -1,4 +1,4 @@
-import type {Link} from '../client/link.js'
+import type {OutboundLink} from '../client/outbound-link.js'
 import type {NodeEvent} from './events.js'
 
 /**
@@ -6,7 +6,7 @@ import type {NodeEvent} from './events.js'
  * links and `connect`'s one link read the same. A link that keeps failing
  * for the same reason is reported once, not once per retry.
  */
-export function reportLinkEvents(link: Link, report: (ev: NodeEvent) => void): void {
+export function reportLinkEvents(link: OutboundLink, report: (ev: NodeEvent) => void): void {
   const peer = () => link.peerName
   let downReason: string | undefined
   const down = (reason: string, retryInMs?: number) => {

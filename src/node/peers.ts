@@ -1,4 +1,4 @@
-import {Link, type LinkOptions} from '../client/link.js'
+import {OutboundLink, type OutboundLinkOptions} from '../client/outbound-link.js'
 import type {Outbox} from '../client/outbox.js'
 import {settle} from '../client/settle.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -14,10 +14,10 @@ export interface PeerInfo {
 }
 
 /** How every link of a node dials: its hello (with the node's id), timeouts, token, TLS trust, the node's outbox. */
-export type PeerLinkDefaults = Omit<LinkOptions, 'url' | 'graceMs' | 'outbox'> & {graceMs: number}
+export type PeerLinkDefaults = Omit<OutboundLinkOptions, 'url' | 'graceMs' | 'outbox'> & {graceMs: number}
 
 interface PeerLink {
-  link: Link
+  link: OutboundLink
   /** learned from the registry (dropped when its entry leaves), or a fixed `--peer` */
   learned: boolean
 }
@@ -49,9 +49,9 @@ export class Peers {
   ) {}
 
   /** Opens a link to `url` and starts it (after the grace delay unless told otherwise). */
-  add(url: string, opts: {graceMs?: number; learned?: boolean} = {}): Link {
+  add(url: string, opts: {graceMs?: number; learned?: boolean} = {}): OutboundLink {
     const d = this.defaults()
-    const link = new Link({...d, url, outbox: this.store, graceMs: opts.graceMs ?? d.graceMs})
+    const link = new OutboundLink({...d, url, outbox: this.store, graceMs: opts.graceMs ?? d.graceMs})
     reportLinkEvents(link, this.report)
     link.on('settled', () => this.wake())
     link.on('gave_up', () => this.wake())
@@ -132,7 +132,7 @@ export class Peers {
   }
 
   /** Gives up the link's unacknowledged messages, reporting each as failed. */
-  private failPending(link: Link, reason: string): void {
+  private failPending(link: OutboundLink, reason: string): void {
     const to = link.peerName
     for (const text of link.abandon()) this.report({event: 'message_failed', text, to, reason})
   }

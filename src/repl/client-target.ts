@@ -1,4 +1,4 @@
-import type {Link} from '../client/link.js'
+import type {OutboundLink} from '../client/outbound-link.js'
 import {keptLine, resendingLine} from '../client/outbox.js'
 import type {NodeEvent} from '../node/events.js'
 import {reportLinkEvents} from '../node/link-events.js'
@@ -7,13 +7,13 @@ import {formatPeer, formatStats} from './format.js'
 import type {ReplTarget} from './repl.js'
 
 /**
- * The REPL's view of a bare client (`connect`): one reconnecting {@link Link}
+ * The REPL's view of a bare client (`connect`): one reconnecting {@link OutboundLink}
  * to a node. Its events become the same {@link NodeEvent}s a node reports, so
  * both renderers work unchanged. `emit` receives every event. What the
  * link took from its outbox at start (an earlier run's messages) is said in
  * one line here, and what stays in a durable outbox at stop in another.
  */
-export function clientTarget(name: string, link: Link, emit: (ev: NodeEvent) => void): ReplTarget {
+export function clientTarget(name: string, link: OutboundLink, emit: (ev: NodeEvent) => void): ReplTarget {
   reportLinkEvents(link, emit)
   const outbox = link.outbox
   if (link.resumed > 0) emit({event: 'info', topic: 'outbox', msg: resendingLine(link.resumed), data: {resending: link.resumed, state: outbox.location}})

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest'
 import {WebSocketServer, type WebSocket} from 'ws'
-import {Link} from '../../src/client/link.js'
+import {OutboundLink} from '../../src/client/outbound-link.js'
 import {PeerNode} from '../../src/node/node.js'
 
 /**
@@ -33,14 +33,14 @@ async function thirdPartyServer(): Promise<{url: string; frames: string[]}> {
   return {url: `ws://127.0.0.1:${port}/`, frames}
 }
 
-function acked(link: Link, text: string): Promise<number> {
+function acked(link: OutboundLink, text: string): Promise<number> {
   return new Promise((resolve) => link.on('acked', (a) => a.text === text && resolve(a.rttMs)))
 }
 
 describe('the outbound link', () => {
   it('uses a server that is not peerlink at once, without waiting for a welcome', async () => {
     const server = await thirdPartyServer()
-    const link = new Link({url: server.url, hello: {name: 'me', role: 'client'}, welcomeWaitMs: NEVER_MS})
+    const link = new OutboundLink({url: server.url, hello: {name: 'me', role: 'client'}, welcomeWaitMs: NEVER_MS})
     cleanup.push(() => link.close())
     const ok = acked(link, 'hi there')
     link.send('hi there')
@@ -55,7 +55,7 @@ describe('the outbound link', () => {
     const node = new PeerNode({name: 'welcomer', host: '127.0.0.1', port: 0, peers: [], graceMs: 0, ackTimeoutMs: 5000, ackDelayMs: 0, maxPayloadBytes: 1 << 20})
     await node.start()
     cleanup.push(() => node.stop(0))
-    const link = new Link({url: node.url, hello: {name: 'me', role: 'client'}, welcomeWaitMs: NEVER_MS})
+    const link = new OutboundLink({url: node.url, hello: {name: 'me', role: 'client'}, welcomeWaitMs: NEVER_MS})
     cleanup.push(() => link.close())
     const up = new Promise<{name: string | undefined}>((resolve) => link.once('up', resolve))
     const ok = acked(link, 'hello node')

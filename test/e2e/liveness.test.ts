@@ -1,7 +1,7 @@
 import {createHash} from 'node:crypto'
 import net from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
-import {Link} from '../../src/client/link.js'
+import {OutboundLink} from '../../src/client/outbound-link.js'
 import {NodeServer, type Conn, type ServerHandlers} from '../../src/node/server.js'
 
 /**
@@ -99,7 +99,7 @@ describe('dead connections are found by ping/pong', () => {
     const sockets: net.Socket[] = []
     silent.on('connection', (s) => sockets.push(s))
     const port = (silent.address() as net.AddressInfo).port
-    const link = new Link({url: `ws://127.0.0.1:${port}/ws`, hello: {name: 'dialer', role: 'node'}, pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS})
+    const link = new OutboundLink({url: `ws://127.0.0.1:${port}/ws`, hello: {name: 'dialer', role: 'node'}, pingIntervalMs: PING_MS, deadAfterMs: DEAD_MS})
     cleanup.push(() => link.close())
     const downs: Array<{code: number}> = []
     link.on('down', (d) => downs.push(d))

@@ -1,5 +1,5 @@
 import {afterEach, describe, expect, it} from 'vitest'
-import {Link} from '../../src/client/link.js'
+import {OutboundLink} from '../../src/client/outbound-link.js'
 import {cliEnv, events, runCli, startNode, type Spawned} from '../helpers/cli.js'
 import {TestClient} from '../helpers/ws.js'
 
@@ -135,7 +135,7 @@ describe('name server', () => {
 describe('reverse commands', () => {
   it("GET /clients/:id/system-time returns the client's own time", async () => {
     const r = await node(['R', '--port', '0', '--no-repl', ...NO_PRUNING])
-    const link = new Link({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
+    const link = new OutboundLink({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
     closers.push(() => link.close())
     const up = new Promise((resolve) => link.once('up', resolve))
     link.start()
@@ -164,7 +164,7 @@ describe('reverse commands', () => {
 
   it("the REPL's clients and time <id|name> list the table and ask a client", async () => {
     const r = await node(['relay', '--port', '0'])
-    const link = new Link({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
+    const link = new OutboundLink({url: r.url, hello: {name: 'timekeeper', role: 'client'}, token: TOKEN})
     closers.push(() => link.close())
     const up = new Promise((resolve) => link.once('up', resolve))
     link.start()

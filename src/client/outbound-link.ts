@@ -21,7 +21,7 @@ import {describeClose, describeError} from './wire-errors.js'
  */
 export const WELCOME_WAIT_MS = 1000
 
-export interface LinkOptions extends DialOptions {
+export interface OutboundLinkOptions extends DialOptions {
   url: string
   /**
    * what this side says in its `hello`. The id is kept across reconnects: an
@@ -53,7 +53,7 @@ export interface LinkOptions extends DialOptions {
   deadAfterMs?: number
 }
 
-export interface LinkEvents {
+export interface OutboundLinkEvents {
   /** the socket is open and the server answered hello (or is not peerlink); pending messages go out now */
   up: [info: {url: string; id: string; name: string | undefined}]
   down: [info: {reason: string; code: number}]
@@ -74,7 +74,7 @@ export interface LinkEvents {
  * `waiting` the dial timer (grace or backoff), `welcoming` the welcome timer,
  * `welcoming` and `up` the ping timer, `up` one ack timer per message in flight.
  */
-export type LinkState = 'idle' | 'waiting' | 'connecting' | 'welcoming' | 'up' | 'closed'
+export type OutboundLinkState = 'idle' | 'waiting' | 'connecting' | 'welcoming' | 'up' | 'closed'
 
 interface Pending {
   text: string
@@ -101,7 +101,7 @@ interface Pending {
  * {@link abandon} and {@link close} forget messages here, never in the
  * outbox: only an `ok` takes a message out of it.
  */
-export class Link extends EventEmitter<LinkEvents> {
+export class OutboundLink extends EventEmitter<OutboundLinkEvents> {
   readonly url: string
   /** the id this side proposes in hello; the server's welcome may replace it */
   id: string
@@ -112,8 +112,8 @@ export class Link extends EventEmitter<LinkEvents> {
   /** messages this link took from the outbox at its start (an earlier run's, or a dropped link's) */
   readonly resumed: number
 
-  private readonly opts: LinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number; pingIntervalMs: number; deadAfterMs: number}
-  private current: LinkState = 'idle'
+  private readonly opts: OutboundLinkOptions & {graceMs: number; ackTimeoutMs: number; welcomeWaitMs: number; pingIntervalMs: number; deadAfterMs: number}
+  private current: OutboundLinkState = 'idle'
   private ws: WebSocket | undefined
   private readonly pending = new Map<string, Pending>()
   /** where this link's messages are kept until acknowledged (shared with the node's other links) */
@@ -129,7 +129,7 @@ export class Link extends EventEmitter<LinkEvents> {
   /** last time anything (a frame, a pong) came from the server */
   private lastSeenMs = 0
 
-  constructor(opts: LinkOptions) {
+  constructor(opts: OutboundLinkOptions) {
     super()
     this.opts = {
       graceMs: 0,
@@ -156,7 +156,7 @@ export class Link extends EventEmitter<LinkEvents> {
     return this.remoteName ?? this.url
   }
 
-  get state(): LinkState {
+  get state(): OutboundLinkState {
     return this.current
   }
 
@@ -248,7 +248,7 @@ export class Link extends EventEmitter<LinkEvents> {
   }
 
   /** Moves to `next`, clearing the timers the state being left owned. */
-  private enter(next: LinkState): void {
+  private enter(next: OutboundLinkState): void {
     const was = this.current
     if (was === 'closed') return
     if (was === 'waiting') {
