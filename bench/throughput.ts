@@ -18,7 +18,7 @@
  *
  *   npm run bench:throughput -- [--connections 200] [--inflight 4] [--seconds 10] [--rounds 3]
  *                               [--rate 20000] [--relays reference,text,json] [--node-args "..."]
- *                               [--cpu-prof DIR] [--baseline PATH/bin/run.js]
+ *                               [--cpu-prof DIR] [--baseline PATH/bin/run.js] [--phases saturated,paced]
  *
  * With --baseline, the relays `base-text` and `base-json` are another build of
  * peerlink (e.g. main's, to see what a change did in the same run).
@@ -39,6 +39,7 @@ const RELAYS = arg('relays', 'reference,text,json').split(',') as Relay[]
 const NODE_ARGS = arg('node-args', '').split(' ').filter(Boolean)
 const CPU_PROF = arg('cpu-prof', '')
 const BASELINE = arg('baseline', '')
+const PHASES = arg('phases', 'saturated,paced').split(',')
 const WARMUP_MS = 2000
 
 type Relay = 'reference' | 'text' | 'json' | 'base-text' | 'base-json'
@@ -63,8 +64,9 @@ async function measure(relay: Relay, round: number): Promise<Measured> {
   const server = await start(relay, round)
   try {
     const common = {connections: CONNECTIONS, seconds: SECONDS, warmupMs: WARMUP_MS, relayPid: server.pid}
-    const saturated = await measureRoundTrips([server.url], {...common, inflight: INFLIGHT, tag: `${relay}${round}s`})
-    const paced = await measureRoundTrips([server.url], {...common, rate: RATE, tag: `${relay}${round}p`})
+    const skipped: RoundTripResult = {rt_per_s: 0, p50_ms: null, p99_ms: null, relay_cpu_us_per_rt: null, driver_cpu_us_per_rt: 0}
+    const saturated = PHASES.includes('saturated') ? await measureRoundTrips([server.url], {...common, inflight: INFLIGHT, tag: `${relay}${round}s`}) : skipped
+    const paced = PHASES.includes('paced') ? await measureRoundTrips([server.url], {...common, rate: RATE, tag: `${relay}${round}p`}) : skipped
     return {saturated, paced}
   } finally {
     await server.stop(CPU_PROF ? 'SIGTERM' : 'SIGKILL')
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   const file = writeResult('throughput', {
     machine,
     loadavg_1m_end: machineInfo().loadavg_1m,
-    params: {connections: CONNECTIONS, inflight: INFLIGHT, seconds: SECONDS, rounds: ROUNDS, rate: RATE, relays: RELAYS, warmup_ms: WARMUP_MS, node_args: NODE_ARGS, cpu_prof: CPU_PROF || null, baseline: BASELINE || null},
+    params: {phases: PHASES, connections: CONNECTIONS, inflight: INFLIGHT, seconds: SECONDS, rounds: ROUNDS, rate: RATE, relays: RELAYS, warmup_ms: WARMUP_MS, node_args: NODE_ARGS, cpu_prof: CPU_PROF || null, baseline: BASELINE || null},
     targets,
     summary,
     rounds,
