@@ -244,7 +244,7 @@ async function roundtrips(): Promise<Record<string, unknown>> {
       if (which === 'one') {
         const node = await startPeerlinkNode()
         try {
-          result.one = await measureRoundTrips([node.url], opts)
+          result.one = (await measureRoundTrips([node.url], opts)).rt_per_s
         } finally {
           await node.stop()
         }
@@ -255,7 +255,7 @@ async function roundtrips(): Promise<Record<string, unknown>> {
         try {
           await until(a.port, (c) => c.nodes === 2, 30_000)
           await until(b.port, (c) => c.nodes === 2, 30_000)
-          result.two = await measureRoundTrips([a.url, b.url], opts)
+          result.two = (await measureRoundTrips([a.url, b.url], opts)).rt_per_s
         } finally {
           await Promise.all([a.stop(), b.stop()])
           await nats.stop()

@@ -41,23 +41,30 @@ export interface Server {
   url: string
   port: number
   pid: number
-  stop(): Promise<void>
+  /** kills it (SIGKILL unless told otherwise: SIGTERM lets a node write its --cpu-prof) and removes its output */
+  stop(signal?: NodeJS.Signals): Promise<void>
+  /** what it wrote on stdout so far */
+  output(): string
 }
 
 /**
- * Spawns `peerlink start bench --port 0 --no-repl --json` and waits for its
- * listening event. The node still formats and writes every event, but into a
- * file: if the benchmark read the stream itself, its load generator would pay
- * for parsing megabytes of NDJSON a second that the reference relay never
- * makes it read, and the comparison would measure the harness.
+ * Spawns `peerlink start bench --port 0 --no-repl --json` (text output with
+ * `{json: false}`) and waits for its listening event. The node still formats
+ * and writes every event, but into a file: if the benchmark read the stream
+ * itself, its load generator would pay for parsing megabytes of NDJSON a
+ * second that the reference relay never makes it read, and the comparison
+ * would measure the harness.
  */
-export function startPeerlinkNode(extraArgs: string[] = []): Promise<Server> {
-  return startServer(process.execPath, [RUN, 'start', 'bench', '--port', '0', '--no-repl', '--json', ...extraArgs], /"event":"listening","url":"([^"]+)","host":"[^"]*","port":(\d+)/)
+export function startPeerlinkNode(extraArgs: string[] = [], opts: {json?: boolean; nodeArgs?: string[]; run?: string} = {}): Promise<Server> {
+  const json = opts.json ?? true
+  const args = [...(opts.nodeArgs ?? []), opts.run ?? RUN, 'start', 'bench', '--port', '0', '--no-repl', ...(json ? ['--json'] : []), ...extraArgs]
+  const listening = json ? /"event":"listening","url":"([^"]+)","host":"[^"]*","port":(\d+)/ : /listening on (ws:\/\/\S+:(\d+)\/ws)/
+  return startServer(process.execPath, args, listening)
 }
 
 /** Spawns the minimal reference relay (bench/reference-relay.ts) on a free port. */
-export function startReferenceRelay(): Promise<Server> {
-  return startServer(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench', 'reference-relay.ts')], /listening (ws:\/\/\S+:(\d+)\/ws)/)
+export function startReferenceRelay(nodeArgs: string[] = []): Promise<Server> {
+  return startServer(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'bench', 'reference-relay.ts')], /listening (ws:\/\/\S+:(\d+)\/ws)/)
 }
 
 const LISTEN_POLL_MS = 50
@@ -69,7 +76,7 @@ function startServer(cmd: string, args: string[], listening: RegExp): Promise<Se
   closeSync(out)
   let err = ''
   proc.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-  const stop = () =>
+  const stop = (signal: NodeJS.Signals = 'SIGKILL') =>
     new Promise<void>((done) => {
       const cleanup = () => {
         rmSync(path.dirname(outFile), {recursive: true, force: true})
@@ -77,7 +84,7 @@ function startServer(cmd: string, args: string[], listening: RegExp): Promise<Se
       }
       if (proc.exitCode !== null) return cleanup()
       proc.once('exit', cleanup)
-      proc.kill('SIGKILL')
+      proc.kill(signal)
     })
   return new Promise((resolve, reject) => {
     const poll = setInterval(() => {
@@ -89,7 +96,7 @@ function startServer(cmd: string, args: string[], listening: RegExp): Promise<Se
       const m = listening.exec(head.subarray(0, n).toString())
       if (!m) return
       clearInterval(poll)
-      resolve({proc, url: m[1], port: Number(m[2]), pid: proc.pid as number, stop})
+      resolve({proc, url: m[1], port: Number(m[2]), pid: proc.pid as number, stop, output: () => readFileSync(outFile, 'utf8')})
     }, LISTEN_POLL_MS)
     proc.once('exit', (code) => {
       clearInterval(poll)
@@ -102,6 +109,13 @@ function startServer(cmd: string, args: string[], listening: RegExp): Promise<Se
 export function rssBytes(pid: number): number {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
   if (!m) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+/** Peak resident set size of a process so far in bytes (Linux /proc VmHWM). */
+export function peakRssBytes(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!m) throw new Error(`no VmHWM for pid ${pid}`)
   return Number(m[1]) * 1024
 }
 

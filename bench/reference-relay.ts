@@ -1,8 +1,12 @@
 /**
  * The minimal reference relay: the peerlink relay protocol in ~40 lines on
- * bare `ws`, no auth, no events, no hello. The throughput benchmark measures
- * the peerlink node against it. Usage: node --import tsx bench/reference-relay.ts [PORT]
+ * bare `ws`, no auth, no events, no hello. The benchmarks measure the
+ * peerlink node against it. Besides `/ws` it answers `GET /stats` with its
+ * connections and pending entries, so that `peerlink load` (which checks a
+ * target's zero state there) can load it like a node.
+ * Usage: node --import tsx bench/reference-relay.ts [PORT]
  */
+import http from 'node:http'
 import {WebSocketServer, WebSocket} from 'ws'
 
 const conns: WebSocket[] = []
@@ -23,7 +27,11 @@ const forward = (x: string) => {
   if (to) (holders.set(x, to), to.send(`message ${x}`))
 }
 
-const wss = new WebSocketServer({host: '127.0.0.1', port: Number(process.argv[2] ?? 0), path: '/ws', perMessageDeflate: false, clientTracking: false})
+const server = http.createServer((req, res) => {
+  if (req.url !== '/stats') return void res.writeHead(404).end()
+  res.writeHead(200, {'content-type': 'application/json'}).end(JSON.stringify({connections: conns.length, pending: origins.size}))
+})
+const wss = new WebSocketServer({server, path: '/ws', perMessageDeflate: false, clientTracking: false})
 wss.on('connection', (ws) => {
   index.set(ws, conns.push(ws) - 1)
   ws.on('message', (data) => {
@@ -48,4 +56,6 @@ wss.on('connection', (ws) => {
     for (const [x, h] of holders) if (h === ws) forward(x)
   })
 })
-wss.on('listening', () => console.log(`listening ws://127.0.0.1:${(wss.address() as {port: number}).port}/ws`))
+server.listen(Number(process.argv[2] ?? 0), '127.0.0.1', () => console.log(`listening ws://127.0.0.1:${(server.address() as {port: number}).port}/ws`))
+// a benchmark stops it with SIGTERM when it profiles it (--cpu-prof writes its profile on a normal exit)
+process.on('SIGTERM', () => process.exit(0))

@@ -1,6 +1,7 @@
-/** Persistent connections doing full message→ok round trips: shared by bench:throughput and bench:cluster. */
+/** Persistent connections doing full message→ok round trips: shared by bench:throughput, bench:memory and bench:cluster. */
+import * as hdr from 'hdr-histogram-js'
 import WebSocket from 'ws'
-import {TOKEN} from './common.js'
+import {procCpuMs, TOKEN} from './common.js'
 
 /**
  * Opens `n` connections, spread in turn over `urls` and over the loopback
@@ -44,43 +45,123 @@ export interface RoundTripOptions {
   warmupMs: number
   /** prefix of the messages, unique per measurement */
   tag: string
+  /** messages each connection keeps in flight (saturated mode); 1 by default */
+  inflight?: number
+  /**
+   * Fixed offered rate in round trips per second over all connections: the
+   * driver paces itself instead of keeping every connection busy, so a cheaper
+   * relay shows as less relay CPU even when the driver is the limit.
+   */
+  rate?: number
+  /** the relay's process: its CPU over the measured window is read from /proc */
+  relayPid?: number
 }
 
+export interface RoundTripResult {
+  rt_per_s: number
+  /** round-trip latency, first send of `message X` to its `ok X` at the sender */
+  p50_ms: number | null
+  p99_ms: number | null
+  /** user+system CPU of the relay per completed round trip in the measured window (µs) */
+  relay_cpu_us_per_rt: number | null
+  /** the driver's own CPU per round trip (µs): it shares the machine with the relay */
+  driver_cpu_us_per_rt: number
+  /** paced mode: the rate asked for, and sends skipped because a connection already had MAX_PACED_INFLIGHT in flight */
+  offered_per_s?: number
+  skipped?: number
+}
+
+/** In paced mode a connection never has more than this many messages in flight; past it a send is skipped (the relay is behind). */
+const MAX_PACED_INFLIGHT = 64
+const PACE_TICK_MS = 1
+
 /**
- * Round trips per second: each connection keeps one message in flight (sends
- * `message X`, answers every `message Y` with `ok Y`, sends the next X as
- * soon as `ok X` is back), counted for `seconds` after a warm-up.
+ * Round trips per second through the relay at `urls`. Every connection
+ * answers each `message Y` it is handed with `ok Y`. Saturated (no `rate`):
+ * each keeps `inflight` own messages in flight, sending the next as soon as
+ * an `ok` is back. Paced (`rate`): the driver sends `rate` messages a second
+ * round-robin over the connections. Counted for `seconds` after a warm-up.
  */
-export async function measureRoundTrips(urls: string[], opts: RoundTripOptions): Promise<number> {
+export async function measureRoundTrips(urls: string[], opts: RoundTripOptions): Promise<RoundTripResult> {
   const sockets = await openAll(urls, opts.connections)
+  const inflight = opts.inflight ?? 1
+  const histogram = hdr.build({lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3})
   let counting = false
   let count = 0
   let running = true
+  let skipped = 0
+  const sent = sockets.map(() => new Map<string, number>())
+  const seqs = sockets.map(() => 0)
+  const send = (i: number): void => {
+    const text = `${opts.tag}-${i}-${seqs[i]++}`
+    sent[i].set(text, performance.now())
+    sockets[i].send(`message ${text}`)
+  }
   sockets.forEach((ws, i) => {
-    let seq = 0
-    let mine = ''
-    const next = () => {
-      if (!running) return
-      mine = `${opts.tag}-${i}-${seq++}`
-      ws.send(`message ${mine}`)
-    }
+    const mine = sent[i]
     ws.on('message', (data) => {
       const s = data.toString()
-      if (s.startsWith('message ')) ws.send(`ok ${s.slice(8)}`)
-      else if (s === `ok ${mine}`) {
-        if (counting) count++
-        next()
+      if (s.startsWith('message ')) return ws.send(`ok ${s.slice(8)}`)
+      if (!s.startsWith('ok ')) return
+      const text = s.slice(3)
+      const t0 = mine.get(text)
+      if (t0 === undefined) return
+      mine.delete(text)
+      if (counting) {
+        count++
+        histogram.recordValue(Math.max(1, Math.round((performance.now() - t0) * 1000)))
       }
+      if (running && opts.rate === undefined) send(i)
     })
-    next()
   })
+  let pacer: NodeJS.Timeout | undefined
+  if (opts.rate === undefined) {
+    for (let i = 0; i < sockets.length; i++) for (let k = 0; k < inflight; k++) send(i)
+  } else {
+    const rate = opts.rate
+    const start = performance.now()
+    let due = 0
+    let next = 0
+    const tick = () => {
+      if (!running) return
+      const target = Math.floor(((performance.now() - start) / 1000) * rate)
+      while (due < target) {
+        due++
+        const i = next
+        next = (next + 1) % sockets.length
+        if (sent[i].size >= MAX_PACED_INFLIGHT) skipped++
+        else send(i)
+      }
+      pacer = setTimeout(tick, PACE_TICK_MS)
+    }
+    tick()
+  }
   await new Promise((r) => setTimeout(r, opts.warmupMs))
+  const skippedBefore = skipped
+  const cpu0 = opts.relayPid === undefined ? 0 : procCpuMs(opts.relayPid)
+  const driver0 = process.cpuUsage()
   counting = true
   const t0 = performance.now()
   await new Promise((r) => setTimeout(r, opts.seconds * 1000))
   counting = false
   const elapsedS = (performance.now() - t0) / 1000
+  const relayCpuMs = opts.relayPid === undefined ? undefined : procCpuMs(opts.relayPid) - cpu0
+  const driver = process.cpuUsage(driver0)
   running = false
+  clearTimeout(pacer)
   await closeAll(sockets)
-  return Math.round(count / elapsedS)
+  const at = (p: number) => (count === 0 ? null : Math.round(histogram.getValueAtPercentile(p) / 10) / 100)
+  const result: RoundTripResult = {
+    rt_per_s: Math.round(count / elapsedS),
+    p50_ms: at(50),
+    p99_ms: at(99),
+    relay_cpu_us_per_rt: relayCpuMs === undefined || count === 0 ? null : Math.round(((relayCpuMs * 1000) / count) * 10) / 10,
+    driver_cpu_us_per_rt: count === 0 ? 0 : Math.round(((driver.user + driver.system) / count) * 10) / 10,
+  }
+  if (opts.rate !== undefined) {
+    result.offered_per_s = opts.rate
+    result.skipped = skipped - skippedBefore
+  }
+  histogram.destroy()
+  return result
 }

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
-import {execute} from '@oclif/core'
+// --version answered before oclif loads (src/cli/version.ts); everything else goes to oclif
+import {asksForVersion, userAgent} from '../dist/cli/version.js'
 
-await execute({dir: import.meta.url})
+if (asksForVersion(process.argv.slice(2))) console.log(userAgent(new URL('../package.json', import.meta.url)))
+else await (await import('@oclif/core')).execute({dir: import.meta.url})

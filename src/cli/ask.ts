@@ -1,9 +1,10 @@
-import {input, select} from '@inquirer/prompts'
 import {PRESETS} from './presets.js'
 import {checkWsUrl} from './flags.js'
 
 /** What `peerlink start` with no name asks a person at a terminal. */
 export async function askNodeSetup(): Promise<{name: string; port?: number; peers?: string[]}> {
+  // loaded only when a person is asked: every other start would pay ~60 ms for it
+  const {input, select} = await import('@inquirer/prompts')
   const choice = await select({
     message: 'Which node is this?',
     choices: [

@@ -1,7 +1,7 @@
 import http from 'node:http'
 import https from 'node:https'
 import {PeerlinkError} from '../protocol/errors.js'
-import {authHeaders, type DialOptions} from './dial.js'
+import {authHeaders, type DialOptions} from './dial-options.js'
 import {describeError} from './wire-errors.js'
 
 export interface HttpResult {

@@ -157,7 +157,7 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
    * we stop keeping it for that member), so it places X elsewhere instead of
    * waiting on us for good.
    */
-  readonly stranded = (text: string, origins: ReadonlySet<Endpoint>): void => {
+  readonly stranded = (text: string, origins: readonly Endpoint[]): void => {
     for (const origin of [...origins]) {
       if (!(origin instanceof Member)) continue
       ;(this.relay as ClientRelay<Endpoint>).withdraw(origin, text)

@@ -68,6 +68,11 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       env: 'PEERLINK_MAX_PENDING',
     }),
     'max-payload': sizeFlag({description: 'largest frame accepted; larger ones close the connection with 1009', default: MAX_PAYLOAD_BYTES_DEFAULT, defaultHelp: async () => '1MiB', env: 'PEERLINK_MAX_PAYLOAD'}),
+    'max-buffer': sizeFlag({
+      description:
+        'bytes waiting to be written to one connection (its reader is slower than what it is sent) past which the relay stops picking it as a receiver; past twice this it is closed with 1008 "too slow" and what it held goes to other receivers (default 4 × --max-payload; at least --max-payload)',
+      env: 'PEERLINK_MAX_BUFFER',
+    }),
     token: Flags.string({
       description:
         'shared token required from clients and sent to peers (default: env PEERLINK_TOKEN, then the token file in $XDG_CONFIG_HOME/peerlink/, created when missing). Every local user can read it in the process list: prefer PEERLINK_TOKEN or --token-file',
@@ -99,6 +104,9 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
     const {args, flags} = await this.parse(Start)
     if (flags['registry-ttl'] < REGISTRY_TTL_MS_MIN) throw new PeerlinkError('BAD_FLAG', `--registry-ttl: must be at least ${REGISTRY_TTL_MS_MIN}ms`)
     if (flags.workers !== undefined && flags.cluster === undefined) throw new PeerlinkError('BAD_FLAG', '--workers needs --cluster nats://HOST:PORT: the workers are members of one cluster')
+    if (flags['max-buffer'] !== undefined && flags['max-buffer'] < flags['max-payload']) {
+      throw new PeerlinkError('BAD_FLAG', `--max-buffer: must be at least --max-payload (${flags['max-payload']} bytes): a connection must be able to take one frame of the largest size`)
+    }
     const worker = workerIdentity()
     const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY) && !flags.json
     // Flags first, questions after: a bad --tls-key should not wait for answers.
@@ -156,6 +164,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       ackDelayMs: flags['ack-delay'],
       maxPayloadBytes: flags['max-payload'],
       maxPendingPerConnection: flags['max-pending'],
+      maxBufferBytes: flags['max-buffer'],
       token: dialOptions.token,
       ca: dialOptions.ca,
       insecure: dialOptions.insecure,
@@ -170,7 +179,9 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       seenLog: state.seenLog,
       fabric,
     })
-    node.on('event', (ev) => renderer.event(ev))
+    // the text renderer folds fast relay traffic into a count: the relay then reports only the few events it shows
+    renderer.countRelayedFrom?.(() => node.relayedTotal)
+    node.listen((ev) => renderer.event(ev), renderer.relayEvents)
     state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
 
     await node.start()

@@ -51,17 +51,29 @@ export function requestToken(req: IncomingMessage, allowQuery: boolean): string 
  * inputs for timingSafeEqual, so not even the length of the real token leaks.
  */
 export function tokensEqual(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest()
-  const b = createHash('sha256').update(expected).digest()
-  return timingSafeEqual(a, b)
+  return tokenMatcher(expected)(given)
 }
 
-/** Why a request is not authorized, or undefined when it is. */
-export function authFailure(req: IncomingMessage, token: string | undefined, allowQuery: boolean): string | undefined {
-  if (token === undefined) return undefined
+/**
+ * {@link tokensEqual} against one expected token, whose hash is taken once:
+ * a node checks the token of every upgrade and request, and each hash costs
+ * a few microseconds.
+ */
+export function tokenMatcher(expected: string): (given: string) => boolean {
+  const digest = sha256(expected)
+  return (given) => timingSafeEqual(sha256(given), digest)
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text).digest()
+}
+
+/** Why a request is not authorized, or undefined when it is; `matches` undefined means no token is required. */
+function authFailure(req: IncomingMessage, matches: ((given: string) => boolean) | undefined, allowQuery: boolean): string | undefined {
+  if (matches === undefined) return undefined
   const given = requestToken(req, allowQuery)
   if (given === undefined) return 'token required: send "Authorization: Bearer <token>" (peerlink clients: --token or PEERLINK_TOKEN)'
-  if (!tokensEqual(given, token)) return 'wrong token'
+  if (!matches(given)) return 'wrong token'
   return undefined
 }
 
@@ -104,9 +116,10 @@ export function normalizeOrigin(text: string): string | undefined {
 /** The node's checks before a request or upgrade reaches it: token (401) before Origin (403). */
 export function createGuards(opts: GuardOptions): Guards {
   const allowed = opts.allowedOrigins.map((o) => (o === 'null' ? o : (normalizeOrigin(o) ?? o)))
+  const matches = opts.token === undefined ? undefined : tokenMatcher(opts.token)
   return {
     checkUpgrade(req) {
-      const auth = authFailure(req, opts.token, true)
+      const auth = authFailure(req, matches, true)
       if (auth) return {status: 401, msg: auth, headers: {'www-authenticate': WWW_AUTHENTICATE}}
       const origin = originFailure(req, opts.tls, allowed)
       if (origin) return {status: 403, msg: origin}
@@ -115,7 +128,7 @@ export function createGuards(opts: GuardOptions): Guards {
     guardRequest(req, res) {
       const path = pathOf(req.url)
       if (PUBLIC_PATHS.has(path) || isConsoleAsset(path) || (opts.metricsPublic && path === METRICS_PATH)) return false
-      const auth = authFailure(req, opts.token, false)
+      const auth = authFailure(req, matches, false)
       if (!auth) return false
       res.setHeader('www-authenticate', WWW_AUTHENTICATE)
       // Whatever body was sent is not read: closing (with the server's lingering close) spares us reading it all.

@@ -2,13 +2,21 @@ import type {Server, Socket} from 'node:net'
 import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
 import type {NodeEvent} from '../node/events.js'
 
-/** The node's figures the gauges read at scrape time (what `GET /stats` answers). */
+/** The node's figures the gauges read at scrape time (what `GET /stats` answers), and the relay's count. */
 export interface GaugeSource {
   stats(): {name: string; connections: number; peers: number; pending: number; outbox: number; clients: number}
+  /**
+   * client messages relayed so far: the relay keeps the count itself, so
+   * that it need not report an event per message nobody renders
+   */
+  readonly relayedTotal: number
 }
 
 /** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
-export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'other'] as const
+export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'too_slow', 'other'] as const
+
+/** Closed sockets are swept out of the byte count's set once it holds at least this many (see watchSockets). */
+const SWEEP_MIN = 1024
 
 /** Upper bounds of the ack latency buckets, in seconds: 1 ms to 30 s (the ack timeout is 5 s by default). */
 export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -18,15 +26,15 @@ export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
  * counters fed by its events, bytes in and out of its sockets, and the
  * default process metrics (`process_*`, `nodejs_*`).
  *
- * Counting is a plain `n++` per event: the relay emits one event per relayed
- * message, and prom-client's `inc()` hashes labels and allocates a result, so
- * the counters keep plain numbers and hand prom-client the difference when
- * scraped.
+ * Counting is a plain `n++` per event (prom-client's `inc()` hashes labels
+ * and allocates a result), handed to prom-client as the difference when
+ * scraped. Relayed messages are not counted from events at all: the relay
+ * keeps that count (`source.relayedTotal`), so that a node whose events
+ * nobody renders reports no event per message (docs/architecture.md, seam 3).
  */
 export class NodeMetrics {
   readonly registry = new Registry()
 
-  private relayed = 0
   private received = 0
   private sent = 0
   private resent = 0
@@ -34,10 +42,11 @@ export class NodeMetrics {
   private failed = 0
   private readonly errors: Counter<'kind'>
   private readonly ackLatency: Histogram
-  /** sockets open now, and the bytes of those that closed */
+  /** sockets open now (and some closed since the last sweep), and the bytes of those swept */
   private readonly sockets = new Set<Socket>()
   private closedBytesIn = 0
   private closedBytesOut = 0
+  private sweepAt = SWEEP_MIN
 
   constructor(source: GaugeSource) {
     const registers = [this.registry]
@@ -79,7 +88,7 @@ export class NodeMetrics {
         },
       })
     }
-    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => this.relayed)
+    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => source.relayedTotal)
     counter('peerlink_messages_received_total', 'messages delivered to this node by its peers (resends included)', () => this.received)
     counter('peerlink_messages_sent_total', "this node's own messages put on a peer link (resends included)", () => this.sent)
     counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
@@ -99,12 +108,9 @@ export class NodeMetrics {
     collectDefaultMetrics({register: this.registry})
   }
 
-  /** Counts one node event. */
+  /** Counts one node event (`message_relayed` is counted by the relay: see the class comment). */
   event(ev: NodeEvent): void {
     switch (ev.event) {
-      case 'message_relayed':
-        this.relayed++
-        return
       case 'message_received':
         this.received++
         return
@@ -126,24 +132,17 @@ export class NodeMetrics {
     }
   }
 
-  /** Client messages relayed so far (the console's chart reads it). */
-  get relayedTotal(): number {
-    return this.relayed
-  }
-
   /**
    * Counts the bytes of every socket `server` accepts. Node keeps the counts
-   * per socket anyway; this only remembers the open sockets and adds up the
-   * closed ones, so it costs nothing per frame.
+   * per socket anyway; this only remembers the sockets and adds up the
+   * closed ones, so it costs nothing per frame. No listener per socket (a
+   * node may hold 100 000 of them): closed sockets are swept out when the set
+   * has doubled since the last sweep, and at every scrape.
    */
   watchSockets(server: Server): void {
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket)
-      socket.once('close', () => {
-        this.sockets.delete(socket)
-        this.closedBytesIn += socket.bytesRead
-        this.closedBytesOut += socket.bytesWritten
-      })
+      if (this.sockets.size >= this.sweepAt) this.sweep()
     })
   }
 
@@ -156,7 +155,19 @@ export class NodeMetrics {
     return this.registry.contentType
   }
 
+  /** Moves the bytes of closed sockets into the totals and forgets those sockets (Node keeps a socket's counts after it closed). */
+  private sweep(): void {
+    for (const s of this.sockets) {
+      if (!s.destroyed) continue
+      this.closedBytesIn += s.bytesRead
+      this.closedBytesOut += s.bytesWritten
+      this.sockets.delete(s)
+    }
+    this.sweepAt = Math.max(SWEEP_MIN, 2 * this.sockets.size)
+  }
+
   private bytes(): {in: number; out: number} {
+    this.sweep()
     let bytesIn = this.closedBytesIn
     let bytesOut = this.closedBytesOut
     for (const s of this.sockets) {

@@ -28,6 +28,25 @@ export type NodeEventName = NodeEvent['event']
  * What an `error` event is about, for counting (`peerlink_errors_total{kind}`):
  * `bad_frame` a frame this node refused, `remote` an `error` frame a client or
  * peer sent, `accept` connections refused at the open-file limit, `registry`
- * trouble with the registry.
+ * trouble with the registry, `too_slow` a connection closed with 1008
+ * because its reader fell too far behind (`--max-buffer`).
  */
-export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry'
+export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry' | 'too_slow'
+
+/**
+ * How much of the `message_relayed` stream a listener needs (one event per
+ * relayed message is most of a busy node's work beyond the relaying itself):
+ * `every` one (`--json`, an open console page), a `sampled` few a second
+ * (the text renderer, which shows at most that many and folds the rest into
+ * a count read from the node's `relayedTotal`), or `none` (metrics, which
+ * read the count). The node reports the most any listener needs; the count
+ * is kept all the same.
+ */
+export type RelayEvents = 'every' | 'sampled' | 'none'
+
+/**
+ * With sampled relay events (the text renderer), at most this many
+ * `message_relayed` events are reported a second; the text renderer shows
+ * that many relay lines a second and folds the rest into a count.
+ */
+export const RELAYED_SAMPLES_PER_SECOND = 10

@@ -9,10 +9,10 @@ import {Router} from '../http/router.js'
 import {addNodeRoutes} from '../http/routes.js'
 import * as D from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
-import {encodeFrame, type Frame} from '../protocol/frame.js'
+import {encodeFrame, type Frame, type HotVerb} from '../protocol/frame.js'
 import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable} from '../registry/table.js'
-import type {NodeEvent} from './events.js'
+import type {NodeEvent, RelayEvents} from './events.js'
 import {Peers, type PeerInfo} from './peers.js'
 import {ClientRelay, type Endpoint, type FabricStats, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
@@ -61,6 +61,8 @@ export interface NodeOptions {
   outbox?: Outbox
   /** what this node has shown of its peers' messages, beyond this process; in memory by default */
   seenLog?: SeenLog
+  /** bytes waiting to be written past which a connection is not picked (twice that: closed 1008 "too slow"); default 4 × maxPayloadBytes */
+  maxBufferBytes?: number
 }
 
 /** The defaults of a node's options, as `start` shows them. */
@@ -112,6 +114,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private discovery: Discovery | undefined
   /** peer-node connections whose client_connected was reported (they are reported once their hello names them) */
   private readonly announced = new WeakSet<Conn>()
+  /** listeners of 'event' that need fewer than every `message_relayed` (see {@link listen}) */
+  private readonly quiet = new Map<(ev: NodeEvent) => void, Exclude<RelayEvents, 'every'>>()
   private boundPort = 0
 
   constructor(opts: NodeOptions) {
@@ -142,7 +146,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     addNodeRoutes(this.router, this)
     addClientRoutes(this.router, this)
     this.server = new NodeServer(
-      {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
+      {name: opts.name, host: opts.host, port: opts.port, maxPayloadBytes: opts.maxPayloadBytes, maxBufferBytes: opts.maxBufferBytes, tls: opts.tls, checkUpgrade: opts.checkUpgrade},
       {
         request: (req, res) => {
           if (opts.guardRequest?.(req, res)) return
@@ -150,13 +154,56 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
         },
         open: (conn) => this.onOpen(conn),
         hello: (conn, previousRole, previousId) => this.onHello(conn, previousRole, previousId),
+        relay: (conn, verb, text, bytes) => this.onRelayFrame(conn, verb, text, bytes),
         frame: (conn, frame) => this.onFrame(conn, frame),
         invalid: (conn, reason) => this.report({event: 'error', msg: `bad frame from ${conn.name}: ${reason}`, kind: 'bad_frame'}),
         close: (conn, code, reason) => this.onClose(conn, code, reason),
+        slow: (conn, buffered) => this.onSlow(conn, buffered),
         acceptFailed: (msg) => this.report({event: 'error', msg, kind: 'accept'}),
       },
     )
+    // the relay reports as much of the message_relayed stream as its most demanding listener needs
+    const listenersChanged = (name: string | symbol) => {
+      if (name === 'event') queueMicrotask(() => this.updateRelayEvents())
+    }
+    ;(this as EventEmitter).on('newListener', listenersChanged).on('removeListener', listenersChanged)
+    this.updateRelayEvents()
     serveConsoleAndMetrics(this)
+  }
+
+  /**
+   * Listens to every event, like `on('event', listener)`, but says how many
+   * `message_relayed` events the listener needs (see {@link RelayEvents}):
+   * with no listener that needs every one, the relay does no work per message
+   * for events nobody renders. Returns the way to stop listening.
+   */
+  listen(listener: (ev: NodeEvent) => void, relayed: RelayEvents = 'every'): () => void {
+    if (relayed !== 'every') this.quiet.set(listener, relayed)
+    this.on('event', listener)
+    return () => {
+      this.off('event', listener)
+      this.quiet.delete(listener)
+      this.updateRelayEvents()
+    }
+  }
+
+  /** Client messages relayed to this node's connections so far (`peerlink_messages_relayed_total`, the console's chart). */
+  get relayedTotal(): number {
+    return this.relay.relayedTotal
+  }
+
+  private updateRelayEvents(): void {
+    const listeners = this.listeners('event')
+    let sampled = false
+    for (const l of listeners) {
+      const need = this.quiet.get(l)
+      if (need === undefined) {
+        this.relay.relayEvents = 'every'
+        return
+      }
+      if (need === 'sampled') sampled = true
+    }
+    this.relay.relayEvents = sampled ? 'sampled' : 'none'
   }
 
   /** The port the node listens on, once started. */
@@ -321,16 +368,22 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     else this.relay.add(conn)
   }
 
+  /** `message X` / `ok X` (the relay's hot path); `bytes` are the frame as it arrived, when the server has them. */
+  private onRelayFrame(conn: Conn, verb: HotVerb, text: string, bytes?: Buffer): void {
+    if (verb === 'message') {
+      if (conn.role === 'node') this.deliver(conn, text)
+      else this.relay.message(conn, text, undefined, bytes)
+    } else if (conn.role === 'client') {
+      // a peer node's link has nothing of ours to acknowledge: our own messages go out on our own links
+      this.relay.ok(conn, text, bytes)
+    }
+  }
+
   private onFrame(conn: Conn, frame: Frame): void {
     switch (frame.verb) {
       case 'message':
-        if (conn.role === 'node') this.deliver(conn, frame.text)
-        else this.relay.message(conn, frame.text)
-        return
       case 'ok':
-        // a peer node's link has nothing of ours to acknowledge: our own messages go out on our own links
-        if (conn.role === 'client') this.relay.ok(conn, frame.text)
-        return
+        return this.onRelayFrame(conn, frame.verb, frame.text)
       case 'error':
         this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`, kind: 'remote'})
         return
@@ -356,6 +409,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       (repeat) => this.report({event: 'message_received', from: conn.name, text, ...(repeat ? {repeat} : {})}),
       () => conn.send(encodeFrame({verb: 'ok', text})),
     )
+  }
+
+  /** The server closed a connection whose reader fell too far behind: what it held goes to other receivers now. */
+  private onSlow(conn: Conn, bufferedBytes: number): void {
+    if (conn.role === 'client') this.relay.remove(conn)
+    this.report({event: 'error', msg: `closed ${conn.name} with 1008 "too slow": ${bufferedBytes} bytes were waiting to be written to it, more than twice --max-buffer, after more than a second behind; what it held goes to other receivers`, kind: 'too_slow'})
   }
 
   private onClose(conn: Conn, code: number, reason: string): void {

@@ -12,17 +12,22 @@
  */
 
 interface Entry<C> {
-  /** connections that sent `message X` and still wait for `ok X` */
-  origins: Set<C>
+  /**
+   * connections that sent `message X` and still wait for `ok X`. Arrays, not
+   * sets: nearly always one each, and an entry is made and dropped for every
+   * message the relay carries.
+   */
+  origins: C[]
   /** connections X was forwarded to that have not answered yet */
-  holders: Set<C>
+  holders: C[]
 }
 
 interface ConnState {
   /** place in the array of pickable connections; -1 for an endpoint that is never picked */
   index: number
-  originOf: Set<string>
-  holding: Set<string>
+  /** made on first use: an idle connection has neither */
+  originOf: Set<string> | undefined
+  holding: Set<string> | undefined
 }
 
 /** A forward the caller must perform: send `message text` to `to`. */
@@ -38,10 +43,24 @@ export interface Forward<C> {
  */
 export type Chooser<C> = (origin: C, local: () => C | undefined) => C | undefined
 
+/** Random draws {@link Relay.pick} tries before it looks at every connection. */
+const PICK_DRAWS = 8
+
+function removeFrom<C>(list: C[], c: C): boolean {
+  const i = list.indexOf(c)
+  if (i < 0) return false
+  list[i] = list[list.length - 1]
+  list.pop()
+  return true
+}
+
 export class Relay<C> {
   private readonly conns: C[] = []
   private readonly state = new Map<C, ConnState>()
   private readonly entries = new Map<string, Entry<C>>()
+  /** `pick`, bound once (the chooser is handed it for every message) */
+  private readonly local = () => this.pick()
+  private readonly ready = (c: C) => this.isOpen(c) && !this.isCongested(c)
 
   /**
    * @param isOpen whether a connection is fully open at this instant; a
@@ -51,17 +70,21 @@ export class Relay<C> {
    * @param stranded told when X is left with nobody to hold it (no receiver
    *   anywhere): a cluster hands X back to a member origin, which can still
    *   place it elsewhere, instead of keeping it here for an origin that waits
+   * @param isCongested whether an open connection has more waiting to be
+   *   written to it than it should (a slow reader): it is picked only when no
+   *   open connection is free of that
    */
   constructor(
     private readonly isOpen: (c: C) => boolean,
     private readonly random: () => number = Math.random,
     private readonly choose: Chooser<C> = (_origin, local) => local(),
-    private readonly stranded?: (text: string, origins: ReadonlySet<C>) => void,
+    private readonly stranded?: (text: string, origins: readonly C[]) => void,
+    private readonly isCongested: (c: C) => boolean = () => false,
   ) {}
 
   /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
   waitingFor(c: C): number {
-    return this.state.get(c)?.originOf.size ?? 0
+    return this.state.get(c)?.originOf?.size ?? 0
   }
 
   /** Number of open connections the relay knows. */
@@ -79,13 +102,13 @@ export class Relay<C> {
     const st = this.state.get(c)
     if (st && st.index >= 0) return
     if (st) st.index = this.conns.length
-    else this.state.set(c, {index: this.conns.length, originOf: new Set(), holding: new Set()})
+    else this.state.set(c, {index: this.conns.length, originOf: undefined, holding: undefined})
     this.conns.push(c)
   }
 
   /** Adds an endpoint that is never picked but may send and hold messages (a cluster member). */
   track(c: C): void {
-    if (!this.state.has(c)) this.state.set(c, {index: -1, originOf: new Set(), holding: new Set()})
+    if (!this.state.has(c)) this.state.set(c, {index: -1, originOf: undefined, holding: undefined})
   }
 
   /**
@@ -97,12 +120,13 @@ export class Relay<C> {
     const st = this.state.get(from)
     if (!st) return undefined
     let entry = this.entries.get(text)
-    if (!entry) {
-      entry = {origins: new Set(), holders: new Set()}
+    if (entry === undefined) {
+      entry = {origins: [from], holders: []}
       this.entries.set(text, entry)
+    } else if (!entry.origins.includes(from)) {
+      entry.origins.push(from)
     }
-    entry.origins.add(from)
-    st.originOf.add(text)
+    ;(st.originOf ??= new Set()).add(text)
     return this.assign(entry, text, from)
   }
 
@@ -116,11 +140,11 @@ export class Relay<C> {
   ok(from: C, text: string): C[] | undefined {
     const entry = this.entries.get(text)
     if (!entry) return []
-    if (!entry.holders.has(from)) return undefined
+    if (!entry.holders.includes(from)) return undefined
     this.drop(text, entry)
-    const out: C[] = []
-    for (const origin of entry.origins) if (this.isOpen(origin)) out.push(origin)
-    return out
+    const origins = entry.origins
+    if (origins.length === 1) return this.isOpen(origins[0]) ? origins : []
+    return origins.filter(this.isOpen)
   }
 
   /**
@@ -139,20 +163,24 @@ export class Relay<C> {
         ;(this.state.get(last) as ConnState).index = st.index
       }
     }
-    for (const text of st.originOf) {
-      const entry = this.entries.get(text)
-      if (!entry) continue
-      entry.origins.delete(c)
-      if (entry.origins.size === 0) this.drop(text, entry)
+    if (st.originOf) {
+      for (const text of st.originOf) {
+        const entry = this.entries.get(text)
+        if (!entry) continue
+        removeFrom(entry.origins, c)
+        if (entry.origins.length === 0) this.drop(text, entry)
+      }
     }
     const forwards: Forward<C>[] = []
-    for (const text of st.holding) {
-      const entry = this.entries.get(text)
-      if (!entry) continue
-      entry.holders.delete(c)
-      if (entry.holders.size > 0) continue
-      const to = this.assign(entry, text, entry.origins.values().next().value as C)
-      if (to !== undefined) forwards.push({to, text})
+    if (st.holding) {
+      for (const text of st.holding) {
+        const entry = this.entries.get(text)
+        if (!entry) continue
+        removeFrom(entry.holders, c)
+        if (entry.holders.length > 0) continue
+        const to = this.assign(entry, text, entry.origins[0])
+        if (to !== undefined) forwards.push({to, text})
+      }
     }
     return forwards
   }
@@ -160,9 +188,9 @@ export class Relay<C> {
   /** `origin` no longer waits for X here (a member took X back): forgets it, and X when nobody else waits. */
   withdraw(origin: C, text: string): void {
     const entry = this.entries.get(text)
-    if (!entry || !entry.origins.delete(origin)) return
-    this.state.get(origin)?.originOf.delete(text)
-    if (entry.origins.size === 0) this.drop(text, entry)
+    if (!entry || !removeFrom(entry.origins, origin)) return
+    this.state.get(origin)?.originOf?.delete(text)
+    if (entry.origins.length === 0) this.drop(text, entry)
   }
 
   /**
@@ -172,41 +200,52 @@ export class Relay<C> {
    */
   release(holder: C, text: string): Forward<C> | undefined {
     const entry = this.entries.get(text)
-    if (!entry || !entry.holders.delete(holder)) return undefined
-    this.state.get(holder)?.holding.delete(text)
-    if (entry.holders.size > 0 || entry.origins.size === 0) return undefined
-    const to = this.assign(entry, text, entry.origins.values().next().value as C)
+    if (!entry || !removeFrom(entry.holders, holder)) return undefined
+    this.state.get(holder)?.holding?.delete(text)
+    if (entry.holders.length > 0 || entry.origins.length === 0) return undefined
+    const to = this.assign(entry, text, entry.origins[0])
     return to === undefined ? undefined : {to, text}
   }
 
-  /** A uniformly random open connection, or undefined if none is open. */
+  /**
+   * A uniformly random open connection that is not congested; if every open
+   * one is, a uniformly random open one (a slow reader is closed once it is
+   * far behind, see the server); undefined if none is open.
+   */
   pick(): C | undefined {
     const n = this.conns.length
-    // A closing connection is rare (it leaves on its close event), so a few
-    // random draws almost always succeed; the scan keeps the choice correct.
-    for (let i = 0; i < 4 && n > 0; i++) {
+    // A closing or congested connection is rare (a closing one leaves on its
+    // close event), so a few random draws almost always succeed; the scan
+    // keeps the choice correct.
+    for (let i = 0; i < PICK_DRAWS && n > 0; i++) {
       const c = this.conns[Math.floor(this.random() * n)]
-      if (this.isOpen(c)) return c
+      if (this.ready(c)) return c
     }
-    const open = this.conns.filter(this.isOpen)
-    return open.length === 0 ? undefined : open[Math.floor(this.random() * open.length)]
+    if (n === 0) return undefined
+    let among = this.conns.filter(this.ready)
+    if (among.length === 0) among = this.conns.filter(this.isOpen)
+    return among.length === 0 ? undefined : among[Math.floor(this.random() * among.length)]
   }
 
   private assign(entry: Entry<C>, text: string, origin: C): C | undefined {
-    const to = this.choose(origin, () => this.pick())
+    const to = this.choose(origin, this.local)
     if (to === undefined) {
       this.stranded?.(text, entry.origins)
       return undefined
     }
-    this.track(to)
-    entry.holders.add(to)
-    ;(this.state.get(to) as ConnState).holding.add(text)
+    let st = this.state.get(to)
+    if (st === undefined) {
+      st = {index: -1, originOf: undefined, holding: undefined}
+      this.state.set(to, st)
+    }
+    if (!entry.holders.includes(to)) entry.holders.push(to)
+    ;(st.holding ??= new Set()).add(text)
     return to
   }
 
   private drop(text: string, entry: Entry<C>): void {
     this.entries.delete(text)
-    for (const origin of entry.origins) this.state.get(origin)?.originOf.delete(text)
-    for (const holder of entry.holders) this.state.get(holder)?.holding.delete(text)
+    for (const origin of entry.origins) this.state.get(origin)?.originOf?.delete(text)
+    for (const holder of entry.holders) this.state.get(holder)?.holding?.delete(text)
   }
 }

@@ -1,5 +1,5 @@
 import {encodeFrame} from '../protocol/frame.js'
-import type {NodeEvent} from './events.js'
+import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent, type RelayEvents} from './events.js'
 import {Relay, type Chooser} from './relay.js'
 
 /**
@@ -11,7 +11,18 @@ export interface Endpoint {
   readonly name: string
   /** fully open: not connecting, and no close frame sent or received */
   readonly isOpen: boolean
+  /**
+   * more is waiting to be written to it than it should have (its reader is
+   * slow): picked as a receiver only when no open connection is free of that
+   */
+  readonly congested?: boolean
   send(text: string): void
+  /**
+   * Set only on a connection: sends the bytes of a frame as it arrived (valid
+   * UTF-8: `message X` or `ok X`), so that the relay passes a frame on without
+   * decoding and encoding it again.
+   */
+  sendFrame?(bytes: Buffer): void
   /**
    * Set only on another member of a cluster: takes `message text` on behalf of
    * the origin named `fromName` and reports who received it itself (it knows
@@ -39,7 +50,7 @@ export interface RelayFabric<E extends Endpoint> {
   /** given once, by the relay that uses this fabric: where other members' messages and oks go in */
   attach?(relay: ClientRelay<E>, report: (ev: NodeEvent) => void): void
   /** X has no receiver anywhere (see the Relay's `stranded`): an arrow function, called unbound */
-  stranded?: (text: string, origins: ReadonlySet<E>) => void
+  stranded?: (text: string, origins: readonly E[]) => void
   /** the relay's count of local connections changed (a connection opened or left; never called per frame) */
   changed?(): void
   /** joins (in the background: a fabric that cannot reach its bus serves local connections meanwhile) */
@@ -71,16 +82,31 @@ export interface ClientRelayOptions<E extends Endpoint> {
  */
 export class ClientRelay<E extends Endpoint> {
   readonly relay: Relay<E>
+  /** how much of the `message_relayed` stream is reported (see {@link RelayEvents}; the node sets it by who listens) */
+  relayEvents: RelayEvents = 'every'
   private readonly report: (ev: NodeEvent) => void
   private readonly maxPending: number
   private readonly fabric: RelayFabric<E> | undefined
+  private relayed = 0
+  /** sampled events still to report in the current second, and when that second began */
+  private samplesLeft = 0
+  private sampleWindowMs = -Infinity
 
   constructor(opts: ClientRelayOptions<E>) {
     this.report = opts.report
     this.maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION_DEFAULT
     this.fabric = opts.fabric
-    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded)
+    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded, (e) => e.congested === true)
     opts.fabric?.attach?.(this, opts.report)
+  }
+
+  /**
+   * Client messages handed to a connection of this node so far (re-forwards
+   * included): one `message_relayed` each, reported or not. Metrics and the
+   * console read it.
+   */
+  get relayedTotal(): number {
+    return this.relayed
   }
 
   /** Open connections that may be picked (this node's clients). */
@@ -106,22 +132,23 @@ export class ClientRelay<E extends Endpoint> {
 
   /** An endpoint left (closed, or turned out to be a peer node): its messages are handed on. */
   remove(e: E): void {
-    for (const {to, text} of this.relay.remove(e)) this.forward(to, text, e.name)
+    for (const {to, text} of this.relay.remove(e)) this.forward(to, text, e)
     this.fabric?.changed?.()
   }
 
   /**
-   * `message text` from `from` (events name it `fromName`: a member passes
-   * `node/conn`). Returns the receiver it went to, if any.
+   * `message text` from `from` (events name it `fromName`, by default its
+   * name: a member passes `node/conn`); `bytes`, when given, are the frame as
+   * it arrived, passed on as they are. Returns the receiver it went to, if any.
    */
-  message(from: E, text: string, fromName: string = from.name): E | undefined {
+  message(from: E, text: string, fromName?: string, bytes?: Buffer): E | undefined {
     // a member is the origin of every message of its connections: they are capped there, not here
     if (this.relay.waitingFor(from) >= this.maxPending && from.hand === undefined) {
       from.send(encodeFrame({verb: 'error', text: `too many messages waiting for their ok (at most ${this.maxPending} per connection): this one was not forwarded, send it again later`}))
       return undefined
     }
     const to = this.relay.message(from, text)
-    if (to !== undefined) this.forward(to, text, fromName)
+    if (to !== undefined) this.forward(to, text, from, fromName, bytes)
     return to
   }
 
@@ -133,22 +160,43 @@ export class ClientRelay<E extends Endpoint> {
   /** Member `holder` handed X back unanswered: X goes to another receiver. */
   release(holder: E, text: string): void {
     const f = this.relay.release(holder, text)
-    if (f !== undefined) this.forward(f.to, f.text, holder.name)
+    if (f !== undefined) this.forward(f.to, f.text, holder)
   }
 
-  /** `ok text` from `from`: every origin waiting for it gets it, unless `from` was never handed it. */
-  ok(from: E, text: string): void {
+  /**
+   * `ok text` from `from`: every origin waiting for it gets it, unless `from`
+   * was never handed it. `bytes`, when given, are the frame as it arrived.
+   */
+  ok(from: E, text: string, bytes?: Buffer): void {
     const origins = this.relay.ok(from, text)
     if (origins === undefined) {
       from.send(encodeFrame({verb: 'error', text: 'ok for a message this connection was not handed: only its receiver may acknowledge it'}))
       return
     }
-    for (const origin of origins) origin.send(`ok ${text}`)
+    for (const origin of origins) {
+      if (bytes !== undefined && origin.sendFrame !== undefined) origin.sendFrame(bytes)
+      else origin.send(`ok ${text}`)
+    }
   }
 
-  private forward(to: E, text: string, fromName: string): void {
-    if (to.hand !== undefined) return to.hand(text, fromName)
-    to.send(`message ${text}`)
-    this.report({event: 'message_relayed', from: fromName, text, to: to.name})
+  private forward(to: E, text: string, from: E, fromName?: string, bytes?: Buffer): void {
+    if (to.hand !== undefined) return to.hand(text, fromName ?? from.name)
+    if (bytes !== undefined && to.sendFrame !== undefined) to.sendFrame(bytes)
+    else to.send(`message ${text}`)
+    this.relayed++
+    if (this.relayEvents === 'none' || (this.relayEvents === 'sampled' && !this.sample())) return
+    this.report({event: 'message_relayed', from: fromName ?? from.name, text, to: to.name})
+  }
+
+  /** True for at most {@link RELAYED_SAMPLES_PER_SECOND} calls in each second (windows start at the first call after the last one ended). */
+  private sample(): boolean {
+    const now = Date.now()
+    if (now - this.sampleWindowMs >= 1000) {
+      this.sampleWindowMs = now
+      this.samplesLeft = RELAYED_SAMPLES_PER_SECOND
+    }
+    if (this.samplesLeft === 0) return false
+    this.samplesLeft--
+    return true
   }
 }

@@ -2,12 +2,12 @@ import {randomUUID} from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
-import {WebSocket, WebSocketServer} from 'ws'
+import {WebSocket, WebSocketServer, type Server as WsServer} from 'ws'
 import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {closeGracefully} from '../client/close.js'
-import {decodeFrame, encodeFrame, isUuid, PEERLINK_HEADER, type Frame, type Hello} from '../protocol/frame.js'
+import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, type Frame, type Hello, type HotVerb} from '../protocol/frame.js'
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
@@ -37,14 +37,29 @@ export const LISTEN_BACKLOG = 4096
 
 export type Role = 'node' | 'client'
 
-/** One inbound WebSocket connection and what the server knows about it. */
+/** What `ws.send` is told for the bytes of a frame passed on as they arrived: they are a text frame. */
+const TEXT_FRAME = Object.freeze({binary: false})
+
+/**
+ * One inbound WebSocket connection and what the server knows about it. Kept
+ * small: a node may hold a hundred thousand of them.
+ */
 export class Conn {
   /** the id the server owns; a hello may propose another (NodeServer settles it) */
   id: string
   /** the connection's hello, once it sent one */
   hello: Hello | undefined
   lastSeenMs = Date.now()
-  readonly connectedAt = new Date()
+  /** its socket is corked until the server's write batch of this event-loop turn is flushed */
+  corked = false
+  /** the kernel did not take everything at the last flush: bytes still wait to be written */
+  backedUp = false
+  /** since when more than `--max-buffer` waits to be written to it (undefined: it is not behind) */
+  behindSinceMs: number | undefined
+  /** while it is behind: closes it as too slow if it is still far behind after the grace */
+  slowTimer: NodeJS.Timeout | undefined
+  /** the remote address as a name (`ip:port`), built on first use */
+  private addressName: string | undefined
 
   /**
    * @param upgradeRole what the upgrade's `x-peerlink-role` header said: a
@@ -53,11 +68,15 @@ export class Conn {
    */
   constructor(
     readonly ws: WebSocket,
+    /** the socket under `ws`, corked and uncorked by the write batch */
+    readonly socket: Duplex,
     readonly ip: string,
     readonly port: number,
     private readonly upgradeRole: Role,
+    /** the server it came in on: its write batch, and where its socket's shared listeners hand what happens */
+    readonly server: NodeServer,
   ) {
-    this.id = randomUUID()
+    this.id = flat(randomUUID())
   }
 
   /** A peer node's link or a client: what the hello said, else what the upgrade said. */
@@ -68,7 +87,8 @@ export class Conn {
   /** The hello's name, else the remote address. */
   get name(): string {
     if (this.hello?.name) return this.hello.name
-    return this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`
+    this.addressName ??= flat(this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`)
+    return this.addressName
   }
 
   /** Fully open: not connecting, and no close frame sent or received. */
@@ -76,8 +96,140 @@ export class Conn {
     return this.ws.readyState === WebSocket.OPEN
   }
 
-  send(text: string): void {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(text)
+  /**
+   * Past the server's `--max-buffer`: more bytes wait to be written to it
+   * than the bound, so the relay does not pick it as a receiver while it is.
+   */
+  get congested(): boolean {
+    return this.ws.bufferedAmount > this.server.batch.maxBufferBytes
+  }
+
+  /**
+   * Sends one text frame: a string, or the bytes of a frame as they arrived
+   * (valid UTF-8, checked by ws when they came in), passed on without being
+   * decoded and encoded again. Frames sent in one event-loop turn leave in
+   * one write (see {@link WriteBatch}).
+   */
+  send(data: string | Buffer): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    if (!this.corked) this.server.batch.cork(this)
+    this.ws.send(data, TEXT_FRAME)
+  }
+
+  /** The bytes of a text frame as it arrived (see {@link send}): what the relay passes on. */
+  sendFrame(bytes: Buffer): void {
+    // A frame is a view into the chunk its socket read (with the frames read
+    // beside it); while it waits to be written it keeps that chunk alive. On
+    // a socket that is behind, where it may wait long, it goes as a copy of
+    // its own, so that what a slow reader holds is what --max-buffer counts.
+    this.send(this.backedUp && bytes.byteLength < bytes.buffer.byteLength ? copyOf(bytes) : bytes)
+  }
+}
+
+/**
+ * The WebSocket of a relay connection: ws's own, with a slot for its
+ * connection, so that one set of listener functions serves every socket (a
+ * closure per socket and event, with the scope they share, would be most of
+ * what a node holds for an idle connection beyond ws's own objects).
+ */
+class ConnSocket extends WebSocket {
+  conn: Conn | undefined = undefined
+}
+
+function onSocketMessage(this: ConnSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  const conn = this.conn as Conn
+  // a text or binary message as one Buffer (ws's default binaryType, fragments joined)
+  conn.server.received(conn, data as Buffer, isBinary)
+}
+
+function onSocketPong(this: ConnSocket): void {
+  ;(this.conn as Conn).lastSeenMs = Date.now()
+}
+
+function onSocketClose(this: ConnSocket, code: number, reason: Buffer): void {
+  const conn = this.conn as Conn
+  conn.server.closed(conn, code, reason.toString())
+}
+
+/**
+ * The writes of one event-loop turn, batched per socket: the first frame a
+ * connection is sent in a turn corks its socket, and one `setImmediate` per
+ * turn uncorks them all, so that every frame a socket was sent while the
+ * node handled that turn's reads leaves in one `writev` (one syscall, and
+ * fewer TCP segments for the reader to take in) instead of one each.
+ *
+ * After each flush it is also where a slow reader shows: whatever the kernel
+ * did not take stays buffered in the process. A connection with more than
+ * `--max-buffer` waiting is *behind*: the relay does not pick it (see
+ * {@link Conn.congested}) and the node stops reading from it until all of it
+ * was written (a client cannot make the node hold more for it by sending
+ * faster than it reads: TCP pushes back on it). One that is still behind
+ * after {@link SLOW_READER_GRACE_MS} with more than twice `--max-buffer`
+ * waiting is closed with 1008 "too slow". The grace lets a reader that keeps
+ * up take a burst larger than the bound (the frames of one turn can be).
+ */
+export class WriteBatch {
+  private corked: Conn[] = []
+  private scheduled = false
+  private readonly flushNow = () => this.flush()
+
+  constructor(
+    /** a connection with more than this waiting to be written is behind */
+    readonly maxBufferBytes: number,
+    /** told about a connection still behind after the grace with more than twice that waiting */
+    private readonly tooSlow: (conn: Conn) => void,
+  ) {}
+
+  cork(conn: Conn): void {
+    conn.corked = true
+    conn.socket.cork()
+    this.corked.push(conn)
+    if (!this.scheduled) {
+      this.scheduled = true
+      setImmediate(this.flushNow)
+    }
+  }
+
+  /** Uncorks every socket corked since the last flush (each socket's frames leave in one write). */
+  flush(): void {
+    this.scheduled = false
+    const list = this.corked
+    this.corked = []
+    for (const conn of list) {
+      conn.corked = false
+      conn.socket.uncork()
+      const waiting = conn.ws.bufferedAmount
+      conn.backedUp = waiting > 0
+      if (waiting <= this.maxBufferBytes || conn.ws.readyState !== WebSocket.OPEN) continue
+      if (conn.behindSinceMs === undefined) this.fellBehind(conn)
+      else this.checkSlow(conn)
+    }
+  }
+
+  /** The connection stops being read until everything waiting for it was written ('drain'). */
+  private fellBehind(conn: Conn): void {
+    conn.behindSinceMs = Date.now()
+    conn.ws.pause()
+    // a write was refused (the buffer is past the stream's high-water mark), so 'drain' comes once all is written
+    conn.socket.once('drain', () => {
+      conn.behindSinceMs = undefined
+      clearTimeout(conn.slowTimer)
+      conn.slowTimer = undefined
+      conn.ws.resume()
+    })
+    conn.slowTimer = setTimeout(() => {
+      conn.slowTimer = undefined
+      if (conn.behindSinceMs !== undefined) this.checkSlow(conn)
+    }, SLOW_READER_GRACE_MS)
+    conn.slowTimer.unref()
+  }
+
+  private checkSlow(conn: Conn): void {
+    const behindMs = Date.now() - (conn.behindSinceMs as number)
+    if (behindMs >= SLOW_READER_GRACE_MS && conn.ws.bufferedAmount > 2 * this.maxBufferBytes && conn.ws.readyState === WebSocket.OPEN) {
+      clearTimeout(conn.slowTimer)
+      this.tooSlow(conn)
+    }
   }
 }
 
@@ -86,6 +238,13 @@ export interface ServerOptions {
   host: string
   port: number
   maxPayloadBytes: number
+  /**
+   * A connection with more bytes than this waiting to be written (its reader
+   * is slower than what it is sent) is not picked as a receiver; past twice
+   * this for longer than a second it is closed with 1008 "too slow"
+   * (see {@link WriteBatch}). Default {@link maxBufferDefault}.
+   */
+  maxBufferBytes?: number
   tls?: {cert: string | Buffer; key: string | Buffer}
   pingIntervalMs?: number
   /** open-file limit to size the connection cap by; read from the process when unset */
@@ -102,11 +261,24 @@ export interface ServerHandlers {
   open(conn: Conn): void
   /** after the server settled the id and role a hello asked for (welcome already sent) */
   hello(conn: Conn, previousRole: Role, previousId: string): void
-  /** every valid frame but hello */
+  /**
+   * `message X` and `ok X`, the relay's hot path: the payload decoded, and the
+   * frame's bytes as they arrived, to be passed on as they are (without this
+   * handler they come to `frame`)
+   */
+  relay?(conn: Conn, verb: HotVerb, text: string, bytes: Buffer): void
+  /** every other valid frame but hello */
   frame(conn: Conn, frame: Frame): void
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
   close(conn: Conn, code: number, reason: string): void
+  /**
+   * the connection was closed with 1008 "too slow": more than twice
+   * `maxBufferBytes` waited to be written to it. It is no longer open (its
+   * close event comes once the close handshake ends or times out); what it
+   * held should go elsewhere now.
+   */
+  slow?(conn: Conn, bufferedBytes: number): void
   /**
    * accepting a connection failed (EMFILE: out of file descriptors; a failed
    * TLS handshake); the open ones keep being served. Rate-limited by the server.
@@ -124,6 +296,16 @@ export interface UpgradeEndpoint {
   close(code: number, reason: string): Promise<void>
 }
 
+/** The default of `--max-buffer`: a few frames of the largest size the node accepts. */
+export function maxBufferDefault(maxPayloadBytes: number): number {
+  return 4 * maxPayloadBytes
+}
+
+/** How long a connection closed for being too slow may take to answer the close frame before it is cut off. */
+export const SLOW_CLOSE_WAIT_MS = 5000
+/** A connection behind (past `--max-buffer`) for this long with more than twice that waiting is closed as too slow. */
+export const SLOW_READER_GRACE_MS = 1000
+
 /** At most one "cannot accept" line per this interval, however many connections are refused. */
 export const ACCEPT_FAILED_LOG_INTERVAL_MS = 5000
 /** What a refused upgrade is told when the node holds all the WebSockets it can (seconds). */
@@ -138,7 +320,7 @@ export const TLS_FAILED_LOG_INTERVAL_MS = 60_000
  */
 export class NodeServer {
   readonly http: http.Server
-  private readonly wss: WebSocketServer
+  private readonly wss: WsServer<typeof ConnSocket>
   /** the open connections, by the id the server settled */
   private readonly conns = new Map<string, Conn>()
   private readonly endpoints = new Map<string, UpgradeEndpoint>()
@@ -148,6 +330,8 @@ export class NodeServer {
   /** reports "WebSocket connection limit reached" at most once per interval */
   private readonly capReports = new OncePer(ACCEPT_FAILED_LOG_INTERVAL_MS)
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'checkUpgrade' | 'openFileLimit'>> & ServerOptions
+  /** the write batch of every connection (internal: Conn uses it) */
+  readonly batch: WriteBatch
 
   constructor(
     opts: ServerOptions,
@@ -159,7 +343,10 @@ export class NodeServer {
       headersTimeoutMs: HEADERS_TIMEOUT_MS,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       ...opts,
+      // after the spread: an option passed as undefined means the default too
+      maxBufferBytes: opts.maxBufferBytes ?? maxBufferDefault(opts.maxPayloadBytes),
     }
+    this.batch = new WriteBatch(this.opts.maxBufferBytes, (conn) => this.tooSlow(conn))
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => {
       // plain HTTP to the WebSocket endpoint: say what it takes (RFC 9110 §15.5.22)
       if (isWsPath(pathOf(req.url))) return sendRefusal(res, UPGRADE_REQUIRED)
@@ -196,7 +383,8 @@ export class NodeServer {
         socket.destroy()
       }
     })
-    this.wss = new WebSocketServer({
+    this.wss = new WebSocketServer<typeof ConnSocket>({
+      WebSocket: ConnSocket,
       noServer: true,
       maxPayload: opts.maxPayloadBytes,
       clientTracking: false,
@@ -308,7 +496,8 @@ export class NodeServer {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    socket.on('error', () => socket.destroy())
+    // not a closure here: it would keep this call's scope (the request, its headers, `head`) for the socket's life
+    socket.on('error', destroySocket)
     const path = pathOf(req.url)
     const endpoint = this.endpoints.get(path)
     if (!isWsPath(path) && !endpoint) return refuse(socket, {status: 404, msg: `no WebSocket endpoint at ${path}; use ${WS_PATH}`})
@@ -316,7 +505,7 @@ export class NodeServer {
     const refusal = handshakeProblem(req) ?? this.opts.checkUpgrade?.(req) ?? this.capacityProblem()
     if (refusal) return refuse(socket, refusal)
     if (endpoint) return endpoint.handleUpgrade(req, socket, head)
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req))
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req, socket))
   }
 
   /** A 503 when the node holds all the WebSockets its open-file limit allows (reported once per interval). */
@@ -334,29 +523,50 @@ export class NodeServer {
     }
   }
 
-  private accept(ws: WebSocket, req: http.IncomingMessage): void {
+  private accept(ws: ConnSocket, req: http.IncomingMessage, socket: Duplex): void {
     const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
-    const conn = new Conn(ws, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role)
+    const conn = new Conn(ws, socket, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role, this)
+    ws.conn = conn
     this.conns.set(conn.id, conn)
-    ws.on('error', () => {
-      // ws closes the socket itself (1009 too big, 1007 bad UTF-8...); 'close' follows
-    })
-    ws.on('pong', () => {
-      conn.lastSeenMs = Date.now()
-    })
-    ws.on('message', (data, isBinary) => {
-      conn.lastSeenMs = Date.now()
-      if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
-      const decoded = decodeFrame(data.toString())
-      if (!decoded.ok) return this.reject(conn, decoded.error)
-      if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
-      this.handlers.frame(conn, decoded.frame)
-    })
-    ws.on('close', (code, reason) => {
-      this.conns.delete(conn.id)
-      this.handlers.close(conn, code, reason.toString())
-    })
+    // ws handles the socket's errors from now on; the upgrade's own listener would only cost a listener array
+    socket.off('error', destroySocket)
+    ws.on('error', ignoreSocketError)
+    // ws calls them with the socket as `this`
+    ws.on('pong', onSocketPong as () => void)
+    ws.on('message', onSocketMessage as (data: WebSocket.RawData, isBinary: boolean) => void)
+    ws.on('close', onSocketClose as (code: number, reason: Buffer) => void)
     this.handlers.open(conn)
+  }
+
+  /** A frame from `conn` (internal: its socket's listener calls it). */
+  received(conn: Conn, data: Buffer, isBinary: boolean): void {
+    conn.lastSeenMs = Date.now()
+    if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
+    // the relay's two verbs are read from the bytes; every other frame is decoded in full
+    const hot = hotVerb(data)
+    if (hot !== undefined) {
+      const text = payloadOf(data, hot)
+      if (this.handlers.relay) return this.handlers.relay(conn, hot, text, data)
+      return this.handlers.frame(conn, {verb: hot, text})
+    }
+    const decoded = decodeFrame(data.toString())
+    if (!decoded.ok) return this.reject(conn, decoded.error)
+    if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)
+    this.handlers.frame(conn, decoded.frame)
+  }
+
+  /** `conn` closed (internal: its socket's listener calls it). */
+  closed(conn: Conn, code: number, reason: string): void {
+    clearTimeout(conn.slowTimer)
+    this.conns.delete(conn.id)
+    this.handlers.close(conn, code, reason)
+  }
+
+  /** Closes a connection whose reader is too slow (see {@link WriteBatch}); the relay hands on what it held at once. */
+  private tooSlow(conn: Conn): void {
+    const buffered = conn.ws.bufferedAmount
+    void closeGracefully(conn.ws, 1008, 'too slow', SLOW_CLOSE_WAIT_MS)
+    this.handlers.slow?.(conn, buffered)
   }
 
   private reject(conn: Conn, reason: string): void {
@@ -385,13 +595,44 @@ export class NodeServer {
   }
 }
 
+/** A copy of `bytes` in memory of its own (not a slice of a shared pool). */
+function copyOf(bytes: Buffer): Buffer {
+  const out = Buffer.allocUnsafeSlow(bytes.byteLength)
+  bytes.copy(out)
+  return out
+}
+
+/**
+ * `s` as one flat string. A string built by concatenation (a template, and
+ * crypto.randomUUID, which joins its hex pieces) is a tree of pieces in V8,
+ * a dozen objects for a UUID; kept for a connection's life, that is most of
+ * what a connection's id and name cost. Only for short ASCII strings.
+ */
+function flat(s: string): string {
+  if (s.length > FLAT_SCRATCH.length) return s
+  const n = FLAT_SCRATCH.write(s, 0, 'latin1')
+  return FLAT_SCRATCH.toString('latin1', 0, n)
+}
+/** where {@link flat} copies through (a UUID and an address name are well under its size) */
+const FLAT_SCRATCH = Buffer.allocUnsafe(64)
+
+/** An upgraded socket's error listener: the socket goes (a closure made per upgrade would keep the request alive with it). */
+function destroySocket(this: Duplex): void {
+  this.destroy()
+}
+
+/** ws closes the socket itself on a protocol error (1009 too big, 1007 bad UTF-8...); 'close' follows. */
+function ignoreSocketError(): void {}
+
 /** The WebSocket endpoint, with or without a trailing slash (`/ws/` is the same place to anyone typing a URL). */
 function isWsPath(path: string): boolean {
   return path === WS_PATH || path === `${WS_PATH}/`
 }
 
 function pathOf(url: string | undefined): string {
-  return (url ?? '/').split('?')[0]
+  const raw = url ?? '/'
+  const q = raw.indexOf('?')
+  return q < 0 ? raw : raw.slice(0, q)
 }
 
 const UPGRADE_REQUIRED: Refusal = {

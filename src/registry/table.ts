@@ -148,10 +148,13 @@ export class ClientTable {
       existing.seenMs = this.now()
       return
     }
-    const entry: ClientEntry = existing ?? {id, ...info, seenMs: this.now(), registered: false}
-    Object.assign(entry, info)
-    entry.live = source
-    this.entries.set(id, entry)
+    if (existing) {
+      Object.assign(existing, info)
+      existing.live = source
+      return
+    }
+    // every field in the literal: an entry per live connection, so one object without a property array added later
+    this.entries.set(id, {id, ip: info.ip, port: info.port, name: info.name, role: info.role, seenMs: this.now(), live: source, registered: false})
   }
 
   /**

@@ -1,10 +1,14 @@
 import {Chalk, type ChalkInstance} from 'chalk'
-import type {NodeEvent} from '../node/events.js'
+import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent, type RelayEvents} from '../node/events.js'
 import {escapeForTerminal, jsonForTerminal} from '../protocol/terminal-text.js'
 import type {Console} from './console.js'
 
 /** Turns node events into output; `--json` and text are two renderers, not an `if` in every function. */
 export interface Renderer {
+  /** how many `message_relayed` events it needs (the node reports no more than its listeners need) */
+  readonly relayEvents: RelayEvents
+  /** where it reads the count of relayed messages, when it needs fewer than every event (the text renderer's folding) */
+  countRelayedFrom?(read: () => number): void
   event(ev: NodeEvent): void
   /** a one-line `error: ...` answer of the REPL to a line it could not take */
   replError(msg: string): void
@@ -14,6 +18,8 @@ export interface Renderer {
 
 /** NDJSON: one `{"ts","node","event",...}` object per line, batched per tick so output never throttles the relay. */
 export class JsonRenderer implements Renderer {
+  /** `--json` writes every event */
+  readonly relayEvents = 'every'
   private buffer = ''
   private scheduled = false
   // Under load every relayed message is an event and thousands share a
@@ -64,17 +70,27 @@ export class JsonRenderer implements Renderer {
 }
 
 /** Up to this many relay lines a second are shown one by one; the rest fold into a summary line. */
-export const RELAY_LINES_PER_SECOND = 10
+export const RELAY_LINES_PER_SECOND = RELAYED_SAMPLES_PER_SECOND
 const FOLD_WINDOW_MS = 1000
 
 type Folded = 'relayed' | 'connected' | 'disconnected'
 
-/** Timestamped lines (`HH:MM:SS name ...`), coloured when allowed. */
+/**
+ * Timestamped lines (`HH:MM:SS name ...`), coloured when allowed. Fast relay
+ * traffic is folded: given the relay's count ({@link countRelayedFrom}), it
+ * needs only a sampled few `message_relayed` events a second, the lines it
+ * shows, and takes the folded number from the count.
+ */
 export class TextRenderer implements Renderer {
+  readonly relayEvents = 'sampled'
   private readonly c: ChalkInstance
   private shown = 0
   private folded: Record<Folded, number> = {relayed: 0, connected: 0, disconnected: 0}
   private foldTimer: NodeJS.Timeout | undefined
+  /** the relay's count, once given; the count at the last summary, and the relay lines shown since */
+  private relayedCount: (() => number) | undefined
+  private relayedAtSummary = 0
+  private relayedShown = 0
 
   constructor(
     private readonly node: string,
@@ -140,6 +156,12 @@ export class TextRenderer implements Renderer {
     }
   }
 
+  countRelayedFrom(read: () => number): void {
+    this.relayedCount = read
+    this.relayedAtSummary = read()
+    this.relayedShown = 0
+  }
+
   replError(msg: string): void {
     this.console.errorLine(this.c.red(`error: ${escapeForTerminal(msg)}`))
   }
@@ -166,6 +188,7 @@ export class TextRenderer implements Renderer {
     }
     if (this.shown < RELAY_LINES_PER_SECOND) {
       this.shown++
+      if (kind === 'relayed') this.relayedShown++
       this.line(text())
     } else {
       this.folded[kind]++
@@ -173,7 +196,15 @@ export class TextRenderer implements Renderer {
   }
 
   private summarize(): void {
-    const {relayed, connected, disconnected} = this.folded
+    const {connected, disconnected} = this.folded
+    let relayed = this.folded.relayed
+    if (this.relayedCount !== undefined) {
+      // every relayed message not shown as a line since the last summary, whether or not its event was reported
+      const now = this.relayedCount()
+      relayed = now - this.relayedAtSummary - this.relayedShown
+      this.relayedAtSummary = now
+      this.relayedShown = 0
+    }
     const parts: string[] = []
     if (relayed) parts.push(`relayed ${relayed} messages`)
     if (connected) parts.push(`${connected} clients connected`)

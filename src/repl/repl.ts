@@ -1,5 +1,4 @@
 import readline from 'node:readline'
-import {confirm} from '@inquirer/prompts'
 import type {NodeEvent} from '../node/events.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {parseReplLine, REPL_COMMANDS, REPL_HELP, type ReplCommand} from './grammar.js'
@@ -69,6 +68,8 @@ export function runRepl(opts: ReplOptions): Promise<number> {
       opts.console.attach(undefined)
       let leave = false
       try {
+        // loaded when asked: the prompt library costs every start of a node or `connect` ~60 ms otherwise
+        const {confirm} = await import('@inquirer/prompts')
         leave = await confirm({message: `${target.outbox} message(s) not acknowledged yet. Quit anyway?`, default: false})
       } catch {
         leave = true // Ctrl-C at the question: the person insists

@@ -2,7 +2,8 @@ import fc from 'fast-check'
 import {readFileSync, rmSync} from 'node:fs'
 import net from 'node:net'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
-import {events, spawnCli, startNode} from '../helpers/cli.js'
+import WebSocket from 'ws'
+import {cliEnv, events, freePort, runCli, spawnCli, startNode, trackProcesses, type Spawned} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 import {AckingClient} from '../helpers/relay.js'
@@ -22,6 +23,9 @@ import {TestClient} from '../helpers/ws.js'
  * refused connections (6). The open-file limit (7) needs its own node under
  * a low ulimit: open-file-limit.test.ts. The client side (items 1, 8, 9) is
  * in client-hardening.test.ts, --token-file (13) in auth.test.ts.
+ *
+ * Slow readers (issue 17): a client that stops reading neither grows the
+ * node without bound nor keeps what it was handed from being acknowledged.
  */
 
 const TOKEN = 'bad-input-token'
@@ -197,6 +201,50 @@ describe('bad WebSocket frames', () => {
       raw.destroy()
       await raw.closed
     })
+  })
+})
+
+describe('payloads', () => {
+  it('relays message X and ok X byte for byte, for any UTF-8 X (property)', async () => {
+    // alone on the node, the client is the receiver of its own messages
+    const client = await openClient()
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.string({unit: 'grapheme', minLength: 1, maxLength: 200}), async (text) => {
+          const seen = client.frames.length
+          client.ws.send(Buffer.from(`message ${text}`), {binary: false})
+          await client.waitFor(() => client.frames.length > seen)
+          expect(client.frames[seen]).toBe(`message ${text}`)
+          client.ws.send(Buffer.from(`ok ${text}`), {binary: false})
+          await client.waitFor(() => client.frames.length > seen + 1)
+          expect(client.frames[seen + 1]).toBe(`ok ${text}`)
+        }),
+        {numRuns: 200},
+      )
+    } finally {
+      await client.close()
+    }
+  })
+})
+
+describe('ws\'s optional native helper', () => {
+  it('relays large and small messages the same with bufferutil and without it (WS_NO_BUFFER_UTIL)', async () => {
+    for (const without of [false, true]) {
+      const env = cliEnv(without ? {WS_NO_BUFFER_UTIL: '1'} : {})
+      const plain = await startNode(['helper', '--port', '0', '--no-repl', '--token', TOKEN], env)
+      try {
+        const client = await new TestClient(plain.url, auth).open()
+        for (const size of [10, 31, 32, 4096, 100_000]) {
+          const text = `${size}:${'é'.repeat(size)}`
+          client.send(`message ${text}`)
+          await client.waitFor((f) => f === `message ${text}`)
+        }
+        await client.close()
+      } finally {
+        plain.kill('SIGTERM')
+        await plain.exited
+      }
+    }
   })
 })
 
@@ -682,6 +730,171 @@ describe('a hostile relay client', () => {
     expect(refusals()).toBe(5)
     await Promise.all([a.close(), b.close()])
     await waitFor(async () => (await pending()) === 0)
+  })
+})
+
+/**
+ * A relay client for big messages that keeps nothing but numbers: it answers
+ * every `message Y` with `ok Y` and counts the oks of its own messages, which
+ * are `PREFIX:i:` and padding up to `bytes`.
+ */
+class BulkClient {
+  readonly ws: WebSocket
+  readonly acked = new Set<number>()
+  readonly opened: Promise<void>
+  readonly closed: Promise<{code: number; reason: string}>
+  private readonly waiters = new Set<() => void>()
+  /** sends more of a sendAll once its socket buffer has room (after any write of this client completed) */
+  private pump: () => void = () => {}
+
+  constructor(url: string) {
+    this.ws = new WebSocket(url, {...auth, perMessageDeflate: false})
+    this.ws.on('error', () => {})
+    this.opened = new Promise((resolve, reject) => this.ws.once('open', () => resolve()).once('error', reject))
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({code, reason: reason.toString()})))
+    this.ws.on('message', (data) => {
+      const frame = data.toString()
+      if (frame.startsWith('message ')) {
+        if (this.ws.readyState === WebSocket.OPEN) this.ws.send(`ok ${frame.slice(8)}`, () => this.pump())
+        return
+      }
+      if (!frame.startsWith('ok ')) return
+      const [, n] = frame.slice(3, 64).split(':')
+      this.acked.add(Number(n))
+      this.waiters.forEach((w) => w())
+    })
+  }
+
+  static text(prefix: string, i: number, bytes: number): string {
+    const head = `${prefix}:${i}:`
+    return head + 'x'.repeat(bytes - head.length)
+  }
+
+  /**
+   * Sends `n` messages of `bytes` each, keeping at most a few MiB in its own
+   * socket buffer; resolves once the last one was written to the socket.
+   * (Paced by the socket, not by acknowledgements: some of them go to a
+   * reader that will not answer for a while.)
+   */
+  sendAll(prefix: string, n: number, bytes: number): Promise<void> {
+    let next = 0
+    return new Promise((resolve, reject) => {
+      const sendMore = () => {
+        while (next < n && this.ws.bufferedAmount < 4 * 1024 * 1024) {
+          const last = next === n - 1
+          this.ws.send(`message ${BulkClient.text(prefix, next++, bytes)}`, (err) => {
+            if (err) return reject(err)
+            if (!last) return sendMore()
+            this.pump = () => {}
+            resolve()
+          })
+        }
+      }
+      this.pump = sendMore
+      sendMore()
+    })
+  }
+
+  /** Resolves once `n` of its own messages were acknowledged. */
+  ackedAtLeast(n: number, timeoutMs = 60_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.delete(check)
+        reject(new Error(`${this.acked.size} of ${n} acknowledged`))
+      }, timeoutMs)
+      const check = () => {
+        if (this.acked.size < n) return
+        this.waiters.delete(check)
+        clearTimeout(timer)
+        resolve()
+      }
+      this.waiters.add(check)
+      check()
+    })
+  }
+}
+
+/** A node in text mode with its stdout thrown away (its relay lines would quote megabytes), on a port chosen beforehand. */
+async function quietNode(name: string, args: string[], track: <T extends Spawned>(s: T) => T): Promise<Spawned & {port: number; url: string}> {
+  const port = await freePort()
+  const s = track(spawnCli(['start', name, '--port', String(port), '--no-repl', '--token', TOKEN, ...args], cliEnv(), ['sh', '-c', 'exec "$@" >/dev/null', 'sh']))
+  await waitFor(async () => (await call(port, 'GET', '/healthz').catch(() => undefined))?.status === 200)
+  return Object.assign(s, {port, url: `ws://127.0.0.1:${port}/ws`})
+}
+
+/** A Linux process's resident set now (VmRSS) or at its peak so far (VmHWM), in bytes. */
+function memoryOf(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+  if (!m) throw new Error(`no ${field} for ${pid}`)
+  return Number(m[1]) * 1024
+}
+
+describe('slow readers', () => {
+  const MiB = 1024 * 1024
+  const track = trackProcesses()
+
+  it('keeps the node bounded while one client stops reading and another sends 400 × 512 KiB; every message is acknowledged', async () => {
+    const slow = await quietNode('slow-reader', [], track)
+    const pending = async () => ((await call(slow.port, 'GET', '/stats', auth)).json as {pending: number}).pending
+    const sender = new BulkClient(slow.url)
+    const stalled = new BulkClient(slow.url)
+    try {
+      await Promise.all([sender.opened, stalled.opened])
+      const before = memoryOf(slow.proc.pid as number, 'VmRSS')
+      stalled.ws.pause()
+      await sender.sendAll('bulk', 400, 512 * 1024)
+      // every message but those the stalled client holds comes back acknowledged
+      await waitFor(async () => sender.acked.size + (await pending()) === 400, 60_000)
+      // Picked at random, the stalled client would hold about half of them;
+      // past --max-buffer (4 MiB by default) it is picked no more, so it holds
+      // what its socket buffers took and a few frames more.
+      expect(await pending()).toBeLessThan(100)
+      // generous: 200 MB of messages went through; what stays is about what one slow reader may hold
+      expect(memoryOf(slow.proc.pid as number, 'VmHWM') - before).toBeLessThan(200 * MiB)
+      // it reads again: what it was handed is acknowledged after all
+      stalled.ws.resume()
+      await sender.ackedAtLeast(400)
+      await waitFor(async () => (await pending()) === 0)
+    } finally {
+      sender.ws.terminate()
+      stalled.ws.terminate()
+      slow.kill('SIGTERM')
+      await slow.exited
+    }
+  })
+
+  it('closes a client that stops reading and keeps sending with 1008 "too slow" when it stays past twice --max-buffer, and hands on what it held', async () => {
+    const node2 = await quietNode('too-slow', ['--max-payload', '64KiB', '--max-buffer', '64KiB'], track)
+    const sender = new BulkClient(node2.url)
+    const stalled = new BulkClient(node2.url)
+    try {
+      await Promise.all([sender.opened, stalled.opened])
+      stalled.ws.pause()
+      // The stalled client is handed some of the sender's messages before it
+      // falls behind; the oks of its own messages pile up in front of it
+      // until the node gives up on it. Only then can the sender's messages it
+      // held (re-forwarded) be acknowledged: the stalled client never reads them.
+      const sent = sender.sendAll('handed', 200, 60 * 1024)
+      for (let i = 0; i < 600; i++) stalled.ws.send(`message ${BulkClient.text('own', i, 60 * 1024)}`)
+      await sent
+      await sender.ackedAtLeast(200)
+      await node2.waitForOutput(/error: closed 127\.0\.0\.1:\d+ with 1008 "too slow": \d+ bytes were waiting/)
+      // reading again, it finds the close frame behind what was waiting for it
+      stalled.ws.resume()
+      expect(await stalled.closed).toEqual({code: 1008, reason: 'too slow'})
+      await waitFor(async () => ((await call(node2.port, 'GET', '/stats', auth)).json as {connections: number}).connections === 1)
+    } finally {
+      sender.ws.terminate()
+      stalled.ws.terminate()
+      node2.kill('SIGTERM')
+      await node2.exited
+    }
+  })
+
+  it('refuses a --max-buffer below --max-payload with one line and exit 2', async () => {
+    const result = await runCli(['start', 'tight', '--port', '0', '--no-repl', '--token', TOKEN, '--max-payload', '1MiB', '--max-buffer', '64KiB'])
+    expect(result.code).toBe(2)
+    expect(result.stderr.trim()).toMatch(/^[^\n]*--max-buffer: must be at least --max-payload \(1048576 bytes\)[^\n]*$/)
   })
 })
 

@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {describe, expect, it} from 'vitest'
-import {cliEnv, startNode, trackProcesses} from '../helpers/cli.js'
+import {cliEnv, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {parsePrometheus, sampleValue, type Family} from '../helpers/prom.js'
 import {AckingClient} from '../helpers/relay.js'
@@ -108,5 +108,26 @@ describe('GET /metrics', () => {
     const closed = await scrape(a.port)
     expect(sampleValue(closed, 'peerlink_connections')).toBe(0)
     expect(sampleValue(closed, 'peerlink_messages_relayed_total')).toBe(10)
+  })
+
+  it('counts every relayed message in text mode, where the relay reports only the few the output shows, and the output folds the rest', async () => {
+    const node = track(spawnCli(['start', 'quiet', '--port', '0', '--no-repl'], env))
+    const [, url, port] = await node.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:(\d+)\/ws)/)
+    const clients = await Promise.all([0, 1].map(() => new AckingClient(url, {headers: bearer(token)}).open()))
+    await Promise.all([clients[0].sendMany('fast-a', 150), clients[1].sendMany('fast-b', 150)])
+    expect(sampleValue(await scrape(Number(port)), 'peerlink_messages_relayed_total')).toBe(300)
+    // every message is in the output once: a line of its own, or in a folded count
+    const accounted = () => {
+      const out = node.stdout()
+      const shown = out.split('\n').filter((l) => / relayed "fast-/.test(l)).length
+      const folded = [...out.matchAll(/relayed (\d+) messages/g)].reduce((n, m) => n + Number(m[1]), 0)
+      return {shown, folded}
+    }
+    const deadline = Date.now() + 20_000
+    while (accounted().shown + accounted().folded < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    const {shown, folded} = accounted()
+    expect(shown + folded).toBe(300)
+    expect(folded).toBeGreaterThan(0)
+    await Promise.all(clients.map((c) => c.close()))
   })
 })

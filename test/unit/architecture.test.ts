@@ -34,6 +34,45 @@ function importsOf(file: string): string[] {
   return out
 }
 
+const STATIC_VALUE_IMPORT_RE = /(?:^|\n)\s*(?:import|export)\s+(?!type\b)[^'"`;]*?from\s*['"]([^'"]+)['"]|(?:^|\n)\s*import\s+['"]([^'"]+)['"]/g
+
+/**
+ * What loading `file` loads: its static imports for their value (a dynamic
+ * `import()` loads only when it runs, `import type` never), as our modules
+ * (paths relative to src/) and packages (`npm:name`).
+ */
+function loadsOf(file: string): string[] {
+  const text = readFileSync(path.join(SRC, file), 'utf8')
+  const out: string[] = []
+  for (const m of text.matchAll(STATIC_VALUE_IMPORT_RE)) {
+    const spec = m[1] ?? m[2]
+    if (spec.startsWith('node:')) continue
+    if (!spec.startsWith('.')) {
+      out.push(`npm:${spec}`)
+      continue
+    }
+    out.push(path.relative(SRC, path.resolve(path.dirname(path.join(SRC, file)), spec).replace(/\.js$/, '.ts')))
+  }
+  return out
+}
+
+/** Every package loading `start` loads, through our modules. */
+function packagesLoadedFrom(start: string): Set<string> {
+  const seen = new Set<string>()
+  const packages = new Set<string>()
+  const stack = [start]
+  while (stack.length > 0) {
+    const f = stack.pop() as string
+    if (seen.has(f)) continue
+    seen.add(f)
+    for (const g of loadsOf(f)) {
+      if (g.startsWith('npm:')) packages.add(g.slice(4))
+      else stack.push(g)
+    }
+  }
+  return packages
+}
+
 const files = sourceFiles(SRC).map((f) => path.relative(SRC, f))
 const graph = new Map(files.map((f) => [f, importsOf(path.join(SRC, f))]))
 const room = (f: string) => f.split(path.sep)[0]
@@ -117,5 +156,15 @@ describe('the import rules of docs/architecture.md', () => {
       expect(loaded.size, command).toBeGreaterThan(1)
       expect([...loaded].filter((f) => f === path.join('node', 'node.ts') || f === path.join('node', 'server.ts')), command).toEqual([])
     }
+  })
+
+  it('loads heavy packages only where they are needed: no prompt library until a question is asked, no WebSocket library for the HTTP commands', () => {
+    const packagesLoadedBy = (command: string) => packagesLoadedFrom(path.join('commands', `${command}.ts`))
+    for (const command of ['send', 'connect', 'echo', 'clients', 'time', 'start', 'load']) {
+      expect([...packagesLoadedBy(command)].filter((p) => p.startsWith('@inquirer/')), command).toEqual([])
+    }
+    for (const command of ['echo', 'clients', 'time']) expect(packagesLoadedBy(command).has('ws'), command).toBe(false)
+    // the check itself sees packages
+    expect(packagesLoadedBy('send').has('ws')).toBe(true)
   })
 })

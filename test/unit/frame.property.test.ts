@@ -1,6 +1,7 @@
 import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
-import {decodeFrame, encodeFrame, type Frame} from '../../src/protocol/frame.js'
+import {isUtf8} from 'node:buffer'
+import {decodeFrame, encodeFrame, HOT_PAYLOAD_OFFSET, hotVerb, payloadOf, type Frame} from '../../src/protocol/frame.js'
 
 /** Strings of any code points, lone surrogates included: what a socket can hand us after UTF-8 decoding. */
 const anyText = fc.string({unit: 'binary'})
@@ -8,6 +9,17 @@ const nonEmptyText = fc.string({unit: 'binary', minLength: 1})
 const seq = fc.integer({min: 0, max: Number.MAX_SAFE_INTEGER})
 /** A command name: no whitespace of any kind, as the codec's \S+ wants. */
 const cmdName = fc.string({unit: 'grapheme', minLength: 1}).filter((s) => /^\S+$/.test(s))
+
+/** Any text that UTF-8 can carry: every code point but the surrogates (what a socket can deliver as a valid text frame). */
+const utf8Text = (minLength = 0) =>
+  fc
+    .array(fc.oneof(fc.integer({min: 0, max: 0x7f}), fc.integer({min: 0x80, max: 0xd7ff}), fc.integer({min: 0xe000, max: 0x10ffff})), {minLength, maxLength: 64})
+    .map((cps) => String.fromCodePoint(...cps))
+/** Bytes as a socket could hand them to the fast path: valid UTF-8, often starting like one of its verbs. */
+const utf8Bytes = fc
+  .tuple(fc.constantFrom('', 'message', 'message ', 'ok', 'ok ', 'm', 'o', 'messages ', 'okay '), fc.uint8Array({maxLength: 48}))
+  .map(([head, tail]) => Buffer.concat([Buffer.from(head), tail]))
+  .filter((b) => isUtf8(b))
 
 const frameArb: fc.Arbitrary<Frame> = fc.oneof(
   nonEmptyText.map((text): Frame => ({verb: 'message', text})),
@@ -68,5 +80,42 @@ describe('frame codec (properties)', () => {
       }),
       {numRuns: 2000},
     )
+  })
+
+  it('reads message X and ok X from the bytes: any UTF-8 payload comes out as its text, and its bytes are exactly the frame\'s after the verb', () => {
+    fc.assert(
+      fc.property(fc.constantFrom('message' as const, 'ok' as const), utf8Text(1), (verb, text) => {
+        const bytes = Buffer.from(`${verb} ${text}`)
+        expect(hotVerb(bytes)).toBe(verb)
+        const payload = payloadOf(bytes, verb)
+        expect(payload).toBe(text)
+        // byte-exact: passing the frame on as it arrived is the same as encoding its text again
+        expect(Buffer.from(payload).equals(bytes.subarray(HOT_PAYLOAD_OFFSET[verb]))).toBe(true)
+        expect(Buffer.from(encodeFrame({verb, text: payload})).equals(bytes)).toBe(true)
+      }),
+      {numRuns: 2000},
+    )
+  })
+
+  it('agrees with decodeFrame on any valid UTF-8 frame: the fast path takes exactly the non-empty message and ok frames', () => {
+    fc.assert(
+      fc.property(utf8Bytes, (bytes) => {
+        const decoded = decodeFrame(bytes.toString())
+        const verb = hotVerb(bytes)
+        if (verb === undefined) {
+          // everything else is decoded in full: never a message or ok frame
+          expect(decoded.ok && (decoded.frame.verb === 'message' || decoded.frame.verb === 'ok')).toBe(false)
+        } else {
+          expect(decoded).toEqual({ok: true, frame: {verb, text: payloadOf(bytes, verb)}})
+        }
+      }),
+      {numRuns: 3000},
+    )
+  })
+
+  it('leaves empty payloads and bare verbs to decodeFrame, which refuses them', () => {
+    for (const frame of ['message', 'message ', 'ok', 'ok ', '', 'messag', 'm', 'o']) {
+      expect(hotVerb(Buffer.from(frame)), JSON.stringify(frame)).toBeUndefined()
+    }
   })
 })

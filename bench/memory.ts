@@ -1,0 +1,201 @@
+/**
+ * The relay's memory, and its CPU under a load test, against the bare-`ws`
+ * reference relay (bench/reference-relay.ts) in the same run, in
+ * interleaved rounds (A B, B A, ...):
+ *
+ * - idle: RSS per idle connection: the relay's RSS before and after N
+ *   connections were opened (from this process, over 127.0.0.1–100) and left
+ *   idle for a few seconds;
+ * - load: `peerlink load` with C clients over a ramp at each ack delay
+ *   against a fresh relay: the relay's peak RSS (VmHWM) and its CPU
+ *   (user+system from /proc, from just before the load to its end) per
+ *   client, and whether every client was acknowledged.
+ *
+ * The peerlink node runs as an operator runs it, `start --no-repl` (text
+ * output, into a file); `--modes text,json` adds a node with `--json`.
+ *
+ *   npm run bench:memory -- [--idle 10000] [--clients 100000] [--ramp 60s] [--delays 0,0..1000ms]
+ *                           [--rounds 3] [--parts idle,load] [--modes text]
+ */
+import {spawn} from 'node:child_process'
+import {arg, benchEnv, machineInfo, median, peakRssBytes, printTable, procCpuMs, ROOT, RUN, rssBytes, startPeerlinkNode, startReferenceRelay, writeResult, type Server} from './common.js'
+import {closeAll, openAll} from './roundtrips.js'
+
+const IDLE = Number(arg('idle', '10000'))
+const CLIENTS = Number(arg('clients', '100000'))
+const RAMP = arg('ramp', '60s')
+const DELAYS = arg('delays', '0,0..1000ms').split(',')
+const ROUNDS = Number(arg('rounds', '3'))
+const PARTS = arg('parts', 'idle,load').split(',')
+const MODES = arg('modes', 'text').split(',') as Array<'text' | 'json'>
+/** Let the relay settle before and after opening the idle connections (the same for both relays). */
+const SETTLE_MS = 5000
+
+type Relay = 'reference' | 'text' | 'json'
+const LABEL: Record<Relay, string> = {reference: 'reference (bare ws)', text: 'peerlink (text)', json: 'peerlink --json'}
+const RELAYS: Relay[] = ['reference', ...MODES]
+
+function start(relay: Relay): Promise<Server> {
+  return relay === 'reference' ? startReferenceRelay() : startPeerlinkNode([], {json: relay === 'json'})
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+const MB = 2 ** 20
+
+interface Idle {
+  baseline_mb: number
+  loaded_mb: number
+  per_connection_bytes: number
+}
+
+async function idle(relay: Relay): Promise<Idle> {
+  const server = await start(relay)
+  try {
+    await sleep(SETTLE_MS)
+    const before = rssBytes(server.pid)
+    const sockets = await openAll(server.url, IDLE)
+    await sleep(SETTLE_MS)
+    const after = rssBytes(server.pid)
+    await closeAll(sockets)
+    return {baseline_mb: Math.round(before / MB), loaded_mb: Math.round(after / MB), per_connection_bytes: Math.round((after - before) / IDLE)}
+  } finally {
+    await server.stop()
+  }
+}
+
+interface LoadRun {
+  acked: number
+  failed: number
+  retries: number
+  p99_ms: number | null
+  code: number
+  relay_peak_rss_mb: number
+  relay_cpu_ms: number
+  relay_cpu_ms_per_client: number
+}
+
+/** `peerlink load` against `url`; resolves with its JSON report and exit code. */
+function runLoad(url: string, delay: string): Promise<{code: number; report: {acked: number; failed: number; retries: number; latency_ms: {p99: number | null}}}> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [RUN, 'load', url, '--clients', String(CLIENTS), '--ramp', RAMP, '--ack-delay', delay, '--json'], {env: benchEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    proc.on('error', reject)
+    proc.on('close', (code) => {
+      try {
+        resolve({code: code ?? 1, report: JSON.parse(out)})
+      } catch {
+        reject(new Error(`peerlink load exited ${code} without a JSON report:\n${out}`))
+      }
+    })
+  })
+}
+
+async function load(relay: Relay, delay: string): Promise<LoadRun> {
+  const server = await start(relay)
+  try {
+    const cpuBefore = procCpuMs(server.pid)
+    const {code, report} = await runLoad(server.url, delay)
+    const cpu = procCpuMs(server.pid) - cpuBefore
+    return {
+      acked: report.acked,
+      failed: report.failed,
+      retries: report.retries,
+      p99_ms: report.latency_ms.p99,
+      code,
+      relay_peak_rss_mb: Math.round(peakRssBytes(server.pid) / MB),
+      relay_cpu_ms: cpu,
+      relay_cpu_ms_per_client: Math.round((cpu / CLIENTS) * 1000) / 1000,
+    }
+  } finally {
+    await server.stop()
+  }
+}
+
+const med = (vs: number[]) => (vs.length === 0 ? null : Math.round(median(vs) * 1000) / 1000)
+
+async function main(): Promise<void> {
+  const machine = machineInfo()
+  const idleRounds: Array<Partial<Record<Relay, Idle>>> = []
+  const loadRounds: Array<{delay: string; runs: Partial<Record<Relay, LoadRun>>}> = []
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 === 0 ? RELAYS : [...RELAYS].reverse()
+    if (PARTS.includes('idle')) {
+      const round: Partial<Record<Relay, Idle>> = {}
+      for (const relay of order) {
+        round[relay] = await idle(relay)
+        console.error(`round ${r + 1}/${ROUNDS} idle: ${LABEL[relay]}: ${round[relay]?.baseline_mb} -> ${round[relay]?.loaded_mb} MB with ${IDLE} connections, ${((round[relay]?.per_connection_bytes ?? 0) / 1024).toFixed(2)} KB each`)
+      }
+      idleRounds.push(round)
+    }
+    if (PARTS.includes('load')) {
+      for (const delay of DELAYS) {
+        const runs: Partial<Record<Relay, LoadRun>> = {}
+        for (const relay of order) {
+          const run = await load(relay, delay)
+          runs[relay] = run
+          console.error(
+            `round ${r + 1}/${ROUNDS} load ${CLIENTS}/${RAMP} ack delay ${delay}: ${LABEL[relay]}: acked ${run.acked}, failed ${run.failed}, retries ${run.retries}, p99 ${run.p99_ms} ms; relay peak RSS ${run.relay_peak_rss_mb} MB, CPU ${run.relay_cpu_ms_per_client} ms/client`,
+          )
+        }
+        loadRounds.push({delay, runs})
+      }
+    }
+  }
+  const idleSummary = Object.fromEntries(
+    RELAYS.map((relay) => {
+      const rs = idleRounds.map((r) => r[relay]).filter((x): x is Idle => x !== undefined)
+      return [relay, {per_connection_bytes: med(rs.map((x) => x.per_connection_bytes)), baseline_mb: med(rs.map((x) => x.baseline_mb)), loaded_mb: med(rs.map((x) => x.loaded_mb))}]
+    }),
+  )
+  const loadSummary = DELAYS.map((delay) => ({
+    delay,
+    ...Object.fromEntries(
+      RELAYS.map((relay) => {
+        const rs = loadRounds.filter((l) => l.delay === delay).map((l) => l.runs[relay]).filter((x): x is LoadRun => x !== undefined)
+        return [
+          relay,
+          {
+            runs: rs.length,
+            all_acked: rs.every((x) => x.acked === CLIENTS && x.failed === 0),
+            peak_rss_mb: med(rs.map((x) => x.relay_peak_rss_mb)),
+            cpu_ms_per_client: med(rs.map((x) => x.relay_cpu_ms_per_client)),
+            p99_ms: med(rs.map((x) => x.p99_ms).filter((v): v is number => v !== null)),
+          },
+        ]
+      }),
+    ),
+  })) as Array<Record<string, unknown> & {delay: string}>
+
+  console.log(`\nmemory: ${ROUNDS} interleaved round(s), medians; peerlink as ${MODES.map((m) => LABEL[m]).join(', ')}\n`)
+  const rows: Array<Array<string | number>> = []
+  if (PARTS.includes('idle')) {
+    for (const relay of RELAYS) {
+      const s = idleSummary[relay] as {per_connection_bytes: number | null}
+      rows.push([`RSS per idle connection at ${IDLE}`, LABEL[relay], s.per_connection_bytes === null ? '-' : `${(s.per_connection_bytes / 1024).toFixed(2)} KB`, relay === 'reference' ? '' : '<= 6 KB'])
+    }
+  }
+  if (PARTS.includes('load')) {
+    for (const l of loadSummary) {
+      for (const relay of RELAYS) {
+        const s = l[relay] as {peak_rss_mb: number | null; cpu_ms_per_client: number | null; all_acked: boolean}
+        const acked = s.all_acked ? '' : ' (NOT all acked)'
+        if (l.delay === DELAYS[0]) rows.push([`relay peak RSS, ${CLIENTS}/${RAMP}, ack delay ${l.delay}`, LABEL[relay], `${s.peak_rss_mb ?? '-'} MB${acked}`, relay === 'reference' ? '' : '<= 110 MB'])
+        rows.push([`relay CPU per client, ${CLIENTS}/${RAMP}, ack delay ${l.delay}`, LABEL[relay], `${s.cpu_ms_per_client ?? '-'} ms${acked}`, relay === 'reference' ? '' : "<= the reference's"])
+      }
+    }
+  }
+  printTable(['figure', 'relay', 'median', 'target'], rows)
+  console.log(`\nload average at the end: ${machineInfo().loadavg_1m} (at the start: ${machine.loadavg_1m})`)
+  const file = writeResult('memory', {
+    machine,
+    loadavg_1m_end: machineInfo().loadavg_1m,
+    params: {idle: IDLE, clients: CLIENTS, ramp: RAMP, delays: DELAYS, rounds: ROUNDS, parts: PARTS, modes: MODES, settle_ms: SETTLE_MS},
+    targets: {rss_per_idle_connection_bytes: '<= 6144', peak_rss_mb_ack_delay_0: '<= 110', cpu_ms_per_client: "<= the reference's"},
+    idle: {summary: idleSummary, rounds: idleRounds},
+    load: {summary: loadSummary, rounds: loadRounds},
+  })
+  console.log(`written ${file}`)
+}
+
+await main()

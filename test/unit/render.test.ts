@@ -1,0 +1,65 @@
+import {Writable} from 'node:stream'
+import {describe, expect, it} from 'vitest'
+import type {NodeEvent} from '../../src/node/events.js'
+import {Console} from '../../src/repl/console.js'
+import {JsonRenderer, RELAY_LINES_PER_SECOND, TextRenderer} from '../../src/repl/render.js'
+
+/** A stream that keeps what is written to it, line by line. */
+function sink(): {stream: Writable; lines: () => string[]} {
+  let text = ''
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      text += chunk.toString()
+      done()
+    },
+  })
+  return {stream, lines: () => text.split('\n').filter((l) => l !== '')}
+}
+
+const relayed = (i: number): NodeEvent => ({event: 'message_relayed', from: 'a', text: `x${i}`, to: 'b'})
+
+describe('the text renderer', () => {
+  it('needs only sampled relay events: it shows those and folds the rest from the relay\'s count', async () => {
+    const out = sink()
+    const renderer = new TextRenderer('n', new Console(out.stream, sink().stream), false)
+    expect(renderer.relayEvents).toBe('sampled')
+    let count = 0
+    renderer.countRelayedFrom(() => count)
+    // the relay counts every message and reports the first few as events
+    for (let i = 0; i < 3; i++) {
+      count++
+      renderer.event(relayed(i))
+    }
+    count += 500
+    await renderer.flush()
+    const lines = out.lines()
+    expect(lines.filter((l) => l.includes('relayed "x'))).toHaveLength(3)
+    expect(lines.at(-1)).toMatch(new RegExp(`relayed 500 messages \\(more than ${RELAY_LINES_PER_SECOND}/s, folded\\)$`))
+    // nothing more happened: no further summary
+    await renderer.flush()
+    expect(out.lines()).toHaveLength(lines.length)
+  })
+
+  it('folds by itself when it is given every event and no count', async () => {
+    const out = sink()
+    const renderer = new TextRenderer('n', new Console(out.stream, sink().stream), false)
+    for (let i = 0; i < RELAY_LINES_PER_SECOND + 7; i++) renderer.event(relayed(i))
+    await renderer.flush()
+    const lines = out.lines()
+    expect(lines.filter((l) => l.includes('relayed "x'))).toHaveLength(RELAY_LINES_PER_SECOND)
+    expect(lines.at(-1)).toMatch(/relayed 7 messages/)
+  })
+})
+
+describe('the NDJSON renderer', () => {
+  it('needs every relay event and writes each', async () => {
+    const out = sink()
+    const renderer = new JsonRenderer('n', out.stream)
+    expect(renderer.relayEvents).toBe('every')
+    for (let i = 0; i < 50; i++) renderer.event(relayed(i))
+    await renderer.flush()
+    const lines = out.lines().map((l) => JSON.parse(l) as Record<string, unknown>)
+    expect(lines).toHaveLength(50)
+    expect(lines[7]).toEqual({ts: expect.any(String), node: 'n', event: 'message_relayed', from: 'a', text: 'x7', to: 'b'})
+  })
+})
