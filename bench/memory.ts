@@ -9,24 +9,31 @@
  * - load: `peerlink load` with C clients over a ramp at each ack delay
  *   against a fresh relay: the relay's peak RSS (VmHWM) and its CPU
  *   (user+system from /proc, from just before the load to its end) per
- *   client, and whether every client was acknowledged.
+ *   client, and whether every client was acknowledged;
+ * - slow: one client stops reading while another sends 400 × 512 KiB
+ *   (bench/slow-reader.ts): the relay's RSS growth, what the stalled client
+ *   held, and whether every message was acknowledged once it read again.
  *
  * The peerlink node runs as an operator runs it, `start --no-repl` (text
  * output, into a file); `--modes text,json` adds a node with `--json`.
  *
  *   npm run bench:memory -- [--idle 10000] [--clients 100000] [--ramp 60s] [--delays 0,0..1000ms]
- *                           [--rounds 3] [--parts idle,load] [--modes text]
+ *                           [--rounds 3] [--parts idle,load,slow] [--modes text]
+ *                           [--slow-messages 400] [--slow-bytes 524288]
  */
 import {spawn} from 'node:child_process'
 import {arg, benchEnv, machineInfo, median, peakRssBytes, printTable, procCpuMs, ROOT, RUN, rssBytes, startPeerlinkNode, startReferenceRelay, writeResult, type Server} from './common.js'
 import {closeAll, openAll} from './roundtrips.js'
+import {slowReader, type SlowReaderRun} from './slow-reader.js'
 
 const IDLE = Number(arg('idle', '10000'))
 const CLIENTS = Number(arg('clients', '100000'))
 const RAMP = arg('ramp', '60s')
 const DELAYS = arg('delays', '0,0..1000ms').split(',')
 const ROUNDS = Number(arg('rounds', '3'))
-const PARTS = arg('parts', 'idle,load').split(',')
+const PARTS = arg('parts', 'idle,load,slow').split(',')
+const SLOW_MESSAGES = Number(arg('slow-messages', '400'))
+const SLOW_BYTES = Number(arg('slow-bytes', String(512 * 1024)))
 const MODES = arg('modes', 'text').split(',') as Array<'text' | 'json'>
 /** Let the relay settle before and after opening the idle connections (the same for both relays). */
 const SETTLE_MS = 5000
@@ -112,12 +119,22 @@ async function load(relay: Relay, delay: string): Promise<LoadRun> {
   }
 }
 
+async function slow(relay: Relay): Promise<SlowReaderRun> {
+  const server = await start(relay)
+  try {
+    return await slowReader(server, SLOW_MESSAGES, SLOW_BYTES)
+  } finally {
+    await server.stop()
+  }
+}
+
 const med = (vs: number[]) => (vs.length === 0 ? null : Math.round(median(vs) * 1000) / 1000)
 
 async function main(): Promise<void> {
   const machine = machineInfo()
   const idleRounds: Array<Partial<Record<Relay, Idle>>> = []
   const loadRounds: Array<{delay: string; runs: Partial<Record<Relay, LoadRun>>}> = []
+  const slowRounds: Array<Partial<Record<Relay, SlowReaderRun>>> = []
   for (let r = 0; r < ROUNDS; r++) {
     const order = r % 2 === 0 ? RELAYS : [...RELAYS].reverse()
     if (PARTS.includes('idle')) {
@@ -127,6 +144,17 @@ async function main(): Promise<void> {
         console.error(`round ${r + 1}/${ROUNDS} idle: ${LABEL[relay]}: ${round[relay]?.baseline_mb} -> ${round[relay]?.loaded_mb} MB with ${IDLE} connections, ${((round[relay]?.per_connection_bytes ?? 0) / 1024).toFixed(2)} KB each`)
       }
       idleRounds.push(round)
+    }
+    if (PARTS.includes('slow')) {
+      const round: Partial<Record<Relay, SlowReaderRun>> = {}
+      for (const relay of order) {
+        const run = await slow(relay)
+        round[relay] = run
+        console.error(
+          `round ${r + 1}/${ROUNDS} slow reader, ${SLOW_MESSAGES} × ${SLOW_BYTES} B: ${LABEL[relay]}: RSS +${run.growth_mb} MB, stalled client held ${run.held_by_stalled}, closed ${run.stalled_closed ?? 'no'}, all acked ${run.all_acked} (${run.seconds} s)`,
+        )
+      }
+      slowRounds.push(round)
     }
     if (PARTS.includes('load')) {
       for (const delay of DELAYS) {
@@ -166,6 +194,12 @@ async function main(): Promise<void> {
       }),
     ),
   })) as Array<Record<string, unknown> & {delay: string}>
+  const slowSummary = Object.fromEntries(
+    RELAYS.map((relay) => {
+      const rs = slowRounds.map((r) => r[relay]).filter((x): x is SlowReaderRun => x !== undefined)
+      return [relay, {runs: rs.length, growth_mb: med(rs.map((x) => x.growth_mb)), held_by_stalled: med(rs.map((x) => x.held_by_stalled)), all_acked: rs.every((x) => x.all_acked)}]
+    }),
+  )
 
   console.log(`\nmemory: ${ROUNDS} interleaved round(s), medians; peerlink as ${MODES.map((m) => LABEL[m]).join(', ')}\n`)
   const rows: Array<Array<string | number>> = []
@@ -185,15 +219,27 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (PARTS.includes('slow')) {
+    for (const relay of RELAYS) {
+      const s = slowSummary[relay] as {growth_mb: number | null; held_by_stalled: number | null; all_acked: boolean}
+      rows.push([
+        `RSS growth, a stalled reader while ${SLOW_MESSAGES} × ${SLOW_BYTES / 1024} KiB go through`,
+        LABEL[relay],
+        `${s.growth_mb ?? '-'} MB (it held ${s.held_by_stalled ?? '-'}; ${s.all_acked ? 'all acked after' : 'NOT all acked'})`,
+        relay === 'reference' ? '' : '<= 200 MB, all acked',
+      ])
+    }
+  }
   printTable(['figure', 'relay', 'median', 'target'], rows)
   console.log(`\nload average at the end: ${machineInfo().loadavg_1m} (at the start: ${machine.loadavg_1m})`)
   const file = writeResult('memory', {
     machine,
     loadavg_1m_end: machineInfo().loadavg_1m,
-    params: {idle: IDLE, clients: CLIENTS, ramp: RAMP, delays: DELAYS, rounds: ROUNDS, parts: PARTS, modes: MODES, settle_ms: SETTLE_MS},
-    targets: {rss_per_idle_connection_bytes: '<= 6144', peak_rss_mb_ack_delay_0: '<= 110', cpu_ms_per_client: "<= the reference's"},
+    params: {slow_messages: SLOW_MESSAGES, slow_bytes: SLOW_BYTES, idle: IDLE, clients: CLIENTS, ramp: RAMP, delays: DELAYS, rounds: ROUNDS, parts: PARTS, modes: MODES, settle_ms: SETTLE_MS},
+    targets: {rss_per_idle_connection_bytes: '<= 6144', peak_rss_mb_ack_delay_0: '<= 110', cpu_ms_per_client: "<= the reference's", slow_reader_growth_mb: '<= 200, all acknowledged'},
     idle: {summary: idleSummary, rounds: idleRounds},
     load: {summary: loadSummary, rounds: loadRounds},
+    slow: {summary: slowSummary, rounds: slowRounds},
   })
   console.log(`written ${file}`)
 }
