@@ -238,14 +238,17 @@ describe('errors that say what happened on the wire', () => {
   })
 
   it('a server that accepts TCP and never answers: one line about the handshake timeout, no retries', async () => {
-    const server = await countingServer('silent')
-    servers.push(server)
-    const send = await runCli(['send', `ws://127.0.0.1:${server.port}/ws`, 'hi', '--retries', '5'], {env: env()})
+    const [forSend, forEcho] = await Promise.all([countingServer('silent'), countingServer('silent')])
+    servers.push(forSend, forEcho)
+    // both wait out the same 10 s timeout: side by side, not one after the other
+    const [send, echo] = await Promise.all([
+      runCli(['send', `ws://127.0.0.1:${forSend.port}/ws`, 'hi', '--retries', '5'], {env: env()}),
+      runCli(['echo', `http://127.0.0.1:${forEcho.port}`, 'hi'], {env: env()}),
+    ])
     expect(send.code).toBe(1)
     expect(send.stderr).toMatch(/^error: .*no answer to the WebSocket handshake within 10s \(is something other than a WebSocket server listening there, or is it overloaded\?\)(; the message stays in [^\n]*: the next send to [^\n]* sends it again)?\n$/)
     expect(send.stderr).not.toMatch(/Opening handshake has timed out/)
-    expect(server.connections()).toBe(1)
-    const echo = await runCli(['echo', `http://127.0.0.1:${server.port}`, 'hi'], {env: env()})
+    expect(forSend.connections()).toBe(1)
     expect(echo.code).toBe(1)
     expect(echo.stderr).toMatch(/^error: .*no answer within 10s: the server accepted the connection but said nothing[^\n]*\n$/)
   })
