@@ -20,9 +20,12 @@ import {TestClient} from '../helpers/ws.js'
  * side is here too: hostile text for the operator's terminal (item 1),
  * subprotocols (2), failed TLS handshakes (3), Origin: null (4), HTTP
  * conventions on /ws and the routes (5), refused bodies and half-open
- * refused connections (6). The open-file limit (7) needs its own node under
- * a low ulimit: open-file-limit.test.ts. The client side (items 1, 8, 9) is
- * in client-hardening.test.ts, --token-file (13) in auth.test.ts.
+ * refused connections (6), forged acknowledgements (12) and the cap on what
+ * one connection may have waiting (11, `--max-pending`) under "a hostile
+ * relay client". The open-file limit (7) needs its own node under a low ulimit:
+ * open-file-limit.test.ts. The client side (items 1, 8, 9) is in
+ * client-hardening.test.ts, the welcome wait (10) in link.test.ts,
+ * --token-file (13) in auth.test.ts.
  *
  * Slow readers (issue 17): a client that stops reading neither grows the
  * node without bound nor keeps what it was handed from being acknowledged.
