@@ -852,8 +852,13 @@ describe('slow readers', () => {
       // past --max-buffer (4 MiB by default) it is picked no more, so it holds
       // what its socket buffers took and a few frames more.
       expect(await pending()).toBeLessThan(100)
-      // generous: 200 MB of messages went through; what stays is about what one slow reader may hold
-      expect(memoryOf(slow.proc.pid as number, 'VmHWM') - before).toBeLessThan(200 * MiB)
+      // Generous, as a test on a shared machine must be: 200 MB of messages
+      // went through, and how much of it is garbage not yet collected at the
+      // peak depends on how busy the machine is (quiet: about 135 MB, see
+      // bench:memory; once 208 MiB with three other test files running).
+      // Without the bound the stalled client holds about half of them, which
+      // the pending count above catches.
+      expect(memoryOf(slow.proc.pid as number, 'VmHWM') - before).toBeLessThan(300 * MiB)
       // it reads again: what it was handed is acknowledged after all
       stalled.ws.resume()
       await sender.ackedAtLeast(400)
