@@ -30,9 +30,16 @@ export function machineInfo(): Record<string, unknown> {
   }
 }
 
+/** The config and state folders benchEnv made, removed when the benchmark's process exits. */
+const homes: string[] = []
+process.once('exit', () => {
+  for (const home of homes) rmSync(home, {recursive: true, force: true})
+})
+
 /** Environment for spawned CLIs: the shared token and throwaway config and state folders (a node's outbox lives in the state folder). */
 export function benchEnv(): NodeJS.ProcessEnv {
   const home = mkdtempSync(path.join(os.tmpdir(), 'peerlink-bench-'))
+  homes.push(home)
   return {...process.env, PEERLINK_TOKEN: TOKEN, XDG_CONFIG_HOME: home, XDG_STATE_HOME: path.join(home, 'state'), NO_COLOR: '1'}
 }
 
