@@ -7,6 +7,7 @@ import {cliEnv, events, freePort, runCli, spawnCli, startNode, trackProcesses, t
 import {bearer, call} from '../helpers/http.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 import {AckingClient} from '../helpers/relay.js'
+import {BulkClient} from '../helpers/bulk-client.js'
 import {makeCert} from '../helpers/tls.js'
 import {TestClient} from '../helpers/ws.js'
 
@@ -736,87 +737,6 @@ describe('a hostile relay client', () => {
   })
 })
 
-/**
- * A relay client for big messages that keeps nothing but numbers: it answers
- * every `message Y` with `ok Y` and counts the oks of its own messages, which
- * are `PREFIX:i:` and padding up to `bytes`.
- */
-class BulkClient {
-  readonly ws: WebSocket
-  readonly acked = new Set<number>()
-  readonly opened: Promise<void>
-  readonly closed: Promise<{code: number; reason: string}>
-  private readonly waiters = new Set<() => void>()
-  /** sends more of a sendAll once its socket buffer has room (after any write of this client completed) */
-  private pump: () => void = () => {}
-
-  constructor(url: string) {
-    this.ws = new WebSocket(url, {...auth, perMessageDeflate: false})
-    this.ws.on('error', () => {})
-    this.opened = new Promise((resolve, reject) => this.ws.once('open', () => resolve()).once('error', reject))
-    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({code, reason: reason.toString()})))
-    this.ws.on('message', (data) => {
-      const frame = data.toString()
-      if (frame.startsWith('message ')) {
-        if (this.ws.readyState === WebSocket.OPEN) this.ws.send(`ok ${frame.slice(8)}`, () => this.pump())
-        return
-      }
-      if (!frame.startsWith('ok ')) return
-      const [, n] = frame.slice(3, 64).split(':')
-      this.acked.add(Number(n))
-      this.waiters.forEach((w) => w())
-    })
-  }
-
-  static text(prefix: string, i: number, bytes: number): string {
-    const head = `${prefix}:${i}:`
-    return head + 'x'.repeat(bytes - head.length)
-  }
-
-  /**
-   * Sends `n` messages of `bytes` each, keeping at most a few MiB in its own
-   * socket buffer; resolves once the last one was written to the socket.
-   * (Paced by the socket, not by acknowledgements: some of them go to a
-   * reader that will not answer for a while.)
-   */
-  sendAll(prefix: string, n: number, bytes: number): Promise<void> {
-    let next = 0
-    return new Promise((resolve, reject) => {
-      const sendMore = () => {
-        while (next < n && this.ws.bufferedAmount < 4 * 1024 * 1024) {
-          const last = next === n - 1
-          this.ws.send(`message ${BulkClient.text(prefix, next++, bytes)}`, (err) => {
-            if (err) return reject(err)
-            if (!last) return sendMore()
-            this.pump = () => {}
-            resolve()
-          })
-        }
-      }
-      this.pump = sendMore
-      sendMore()
-    })
-  }
-
-  /** Resolves once `n` of its own messages were acknowledged. */
-  ackedAtLeast(n: number, timeoutMs = 60_000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiters.delete(check)
-        reject(new Error(`${this.acked.size} of ${n} acknowledged`))
-      }, timeoutMs)
-      const check = () => {
-        if (this.acked.size < n) return
-        this.waiters.delete(check)
-        clearTimeout(timer)
-        resolve()
-      }
-      this.waiters.add(check)
-      check()
-    })
-  }
-}
-
 /** A node in text mode with its stdout thrown away (its relay lines would quote megabytes), on a port chosen beforehand. */
 async function quietNode(name: string, args: string[], track: <T extends Spawned>(s: T) => T): Promise<Spawned & {port: number; url: string}> {
   const port = await freePort()
@@ -839,8 +759,8 @@ describe('slow readers', () => {
   it('keeps the node bounded while one client stops reading and another sends 400 × 512 KiB; every message is acknowledged', async () => {
     const slow = await quietNode('slow-reader', [], track)
     const pending = async () => ((await call(slow.port, 'GET', '/stats', auth)).json as {pending: number}).pending
-    const sender = new BulkClient(slow.url)
-    const stalled = new BulkClient(slow.url)
+    const sender = new BulkClient(slow.url, TOKEN)
+    const stalled = new BulkClient(slow.url, TOKEN)
     try {
       await Promise.all([sender.opened, stalled.opened])
       const before = memoryOf(slow.proc.pid as number, 'VmRSS')
@@ -873,8 +793,8 @@ describe('slow readers', () => {
 
   it('closes a client that stops reading and keeps sending with 1008 "too slow" when it stays past twice --max-buffer, and hands on what it held', async () => {
     const node2 = await quietNode('too-slow', ['--max-payload', '64KiB', '--max-buffer', '64KiB'], track)
-    const sender = new BulkClient(node2.url)
-    const stalled = new BulkClient(node2.url)
+    const sender = new BulkClient(node2.url, TOKEN)
+    const stalled = new BulkClient(node2.url, TOKEN)
     try {
       await Promise.all([sender.opened, stalled.opened])
       stalled.ws.pause()
