@@ -8,9 +8,6 @@ import {parseAddressRange} from '../load/plan.js'
 import {defaultWorkers} from '../load/runner.js'
 import {PeerlinkError} from '../protocol/errors.js'
 
-/** Text that came over the network, made safe for a terminal (no control characters). */
-const printable = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
-
 function describe(e: AgentEvent): string {
   switch (e.event) {
     case 'agent_ready':
@@ -55,10 +52,8 @@ export default class LoadAgent extends BaseCommand {
     const {flags} = await this.parse(LoadAgent)
     if (flags.cluster === undefined) throw new PeerlinkError('BAD_FLAG', '--cluster is required: the NATS to wait on, e.g. --cluster nats://127.0.0.1:4222')
     const name = flags.name ?? `${os.hostname()}-${process.pid}`
-    const out = (e: AgentEvent) => {
-      if (flags.json) process.stdout.write(`${JSON.stringify({ts: new Date().toISOString(), ...e})}\n`)
-      else process.stdout.write(`${printable(describe(e))}\n`)
-    }
+    // names, targets and reasons come over NATS: escaped for the terminal like every command's output
+    const out = (e: AgentEvent) => (flags.json ? this.printJson({ts: new Date().toISOString(), ...e}) : this.printLine(describe(e)))
     const agent = await startAgent({
       nats: flags.cluster,
       clusterName: flags['cluster-name'],
