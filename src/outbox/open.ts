@@ -1,11 +1,11 @@
 import {randomUUID} from 'node:crypto'
-import {readdirSync, statSync, unlinkSync} from 'node:fs'
+import {readdirSync, unlinkSync} from 'node:fs'
 import path from 'node:path'
 import {MemoryOutbox, outboxKey, type Outbox, type SeenLog} from '../client/outbox.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {DurableOutbox, DurableSeenLog} from './durable.js'
 import {defaultStateDir, type StateKind} from './state-dir.js'
-import {STORE_FILE, StateStore} from './store.js'
+import {hasContent, STORE_FILE, StateStore} from './store.js'
 
 export interface StateChoice {
   /** `--state DIR`; the default location of `kind` when unset */
@@ -81,7 +81,8 @@ export function openSendState(url: string, choice: StateChoice): SendState {
     const theirs = new DurableOutbox(other)
     const texts = theirs.owedBy(peer)
     for (const text of texts) outbox.add(text, peer, () => {})
-    store.writer.flushNow()
+    // on disk here before they leave the other file: a crash or power cut in between sends them twice, and loses none
+    store.writer.flushNow(true)
     for (const text of texts) theirs.ack(text, peer)
     adopted += texts.length
     const empty = theirs.size === 0
@@ -110,17 +111,6 @@ function leftoverFiles(dir: string, own: string): string[] {
     return []
   }
   return names.filter((n) => n.endsWith('.db') && n !== own && n !== STORE_FILE && hasContent(path.join(dir, n))).sort()
-}
-
-function hasContent(file: string): boolean {
-  const size = (f: string) => {
-    try {
-      return statSync(f).size
-    } catch {
-      return 0
-    }
-  }
-  return size(file) + size(`${file}-wal`) > 0
 }
 
 function removeStoreFiles(file: string): void {

@@ -131,7 +131,7 @@ export class StateStore extends EventEmitter<StoreEvents> {
     makeDir(dir)
     const idFile = path.join(dir, ID_FILE)
     // after a kill the database may still be all in its WAL, so both count
-    if (opts.identity && existsSync(idFile) && sizeOf(file) + sizeOf(`${file}-wal`) === 0) {
+    if (opts.identity && existsSync(idFile) && !hasContent(file)) {
       throw new PeerlinkError('STATE_DAMAGED', `state ${dir}: ${path.basename(file)} is missing or empty, but ${ID_FILE} says this directory was used before: refusing to start over silently; move ${dir} away to start afresh`)
     }
     let db: Database.Database
@@ -244,11 +244,6 @@ export class Writer {
   ) {
     // the fsync is ours (startSync); NORMAL still syncs around checkpoints
     db.pragma('synchronous = NORMAL')
-  }
-
-  /** Operations and callbacks waiting for their commit or their fsync. */
-  get queued(): number {
-    return this.ops.length + this.callbacks.length + (this.syncing?.length ?? 0) + (this.nextSync?.length ?? 0)
   }
 
   /**
@@ -405,6 +400,11 @@ function makeDir(dir: string): void {
   } catch (err) {
     throw new PeerlinkError('STATE_UNAVAILABLE', `cannot use the state directory ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
   }
+}
+
+/** Whether a store file (with its write-ahead log) holds anything: an empty one was never written. */
+export function hasContent(file: string): boolean {
+  return sizeOf(file) + sizeOf(`${file}-wal`) > 0
 }
 
 function sizeOf(file: string): number {
