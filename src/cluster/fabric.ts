@@ -354,7 +354,7 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
         relay.release(from, m.text)
         return
       case 'took':
-        this.report({event: 'message_relayed', from: m.origin, text: m.text, to: m.receiver})
+        relay.relayedElsewhere(m.origin, m.text, m.receiver)
         return
     }
   }

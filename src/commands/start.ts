@@ -180,7 +180,7 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       fabric,
     })
     // the text renderer folds fast relay traffic into a count: the relay then reports only the few events it shows
-    renderer.countRelayedFrom?.(() => node.relayedTotal)
+    renderer.countRelayedFrom?.(() => node.relayedEventsTotal)
     node.listen((ev) => renderer.event(ev), renderer.relayEvents)
     state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
 

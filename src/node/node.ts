@@ -192,6 +192,11 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     return this.relay.relayedTotal
   }
 
+  /** Every `message_relayed` so far, reported or not (what a renderer that folds them counts; see ClientRelay.relayedEventsTotal). */
+  get relayedEventsTotal(): number {
+    return this.relay.relayedEventsTotal
+  }
+
   private updateRelayEvents(): void {
     const listeners = this.listeners('event')
     let sampled = false

@@ -88,6 +88,8 @@ export class ClientRelay<E extends Endpoint> {
   private readonly maxPending: number
   private readonly fabric: RelayFabric<E> | undefined
   private relayed = 0
+  /** messages of origins here that another member's connection took */
+  private crossed = 0
   /** sampled events still to report in the current second, and when that second began */
   private samplesLeft = 0
   private sampleWindowMs = -Infinity
@@ -107,6 +109,27 @@ export class ClientRelay<E extends Endpoint> {
    */
   get relayedTotal(): number {
     return this.relayed
+  }
+
+  /**
+   * Every `message_relayed` so far, reported or not: the messages handed to
+   * this node's connections and those of this node's origins that another
+   * member's connection took ({@link relayedElsewhere}). What the text
+   * renderer folds into its count.
+   */
+  get relayedEventsTotal(): number {
+    return this.relayed + this.crossed
+  }
+
+  /**
+   * A message of an origin here was taken by a connection of another cluster
+   * member (`toName` is `node/conn`): reported like any relayed message, as
+   * far as someone needs it, and counted apart from {@link relayedTotal},
+   * which is what this node's own connections were handed.
+   */
+  relayedElsewhere(fromName: string, text: string, toName: string): void {
+    this.crossed++
+    this.reportRelayed(fromName, text, toName)
   }
 
   /** Open connections that may be picked (this node's clients). */
@@ -184,8 +207,13 @@ export class ClientRelay<E extends Endpoint> {
     if (bytes !== undefined && to.sendFrame !== undefined) to.sendFrame(bytes)
     else to.send(`message ${text}`)
     this.relayed++
+    this.reportRelayed(fromName ?? from.name, text, to.name)
+  }
+
+  /** One `message_relayed`, if the listeners need it (see {@link RelayEvents}). */
+  private reportRelayed(from: string, text: string, to: string): void {
     if (this.relayEvents === 'none' || (this.relayEvents === 'sampled' && !this.sample())) return
-    this.report({event: 'message_relayed', from: fromName ?? from.name, text, to: to.name})
+    this.report({event: 'message_relayed', from, text, to})
   }
 
   /** True for at most {@link RELAYED_SAMPLES_PER_SECOND} calls in each second (windows start at the first call after the last one ended). */

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import type {NodeEvent} from '../../src/node/events.js'
+import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent} from '../../src/node/events.js'
 import {ClientRelay, type Endpoint, type RelayFabric} from '../../src/node/relaying.js'
 
 /** A connection that records what it is sent. */
@@ -40,6 +40,24 @@ describe('the client relay with a fabric (plain endpoints, no sockets)', () => {
     relay.remove(a)
     expect(changes).toBe(2)
     expect(relay.connections).toBe(0)
+  })
+
+  it('reports a message another member took through the same gate as its own, and counts it for the folding renderer, not for relayedTotal', () => {
+    const events: NodeEvent[] = []
+    const relay = new ClientRelay<Endpoint>({report: (e) => events.push(e), fabric: {choose: (_o, local) => local()}})
+    relay.relayEvents = 'none'
+    relay.relayedElsewhere('alice', 'X', 'n2/bob')
+    expect(events).toEqual([])
+    relay.relayEvents = 'sampled'
+    for (let i = 0; i < 25; i++) relay.relayedElsewhere('alice', `Y${i}`, 'n2/bob')
+    // at most the samples of one second
+    expect(events.length).toBe(RELAYED_SAMPLES_PER_SECOND)
+    expect(events[0]).toEqual({event: 'message_relayed', from: 'alice', text: 'Y0', to: 'n2/bob'})
+    expect(relay.relayedEventsTotal).toBe(26)
+    expect(relay.relayedTotal).toBe(0)
+    relay.relayEvents = 'every'
+    relay.relayedElsewhere('alice', 'Z', 'n2/bob')
+    expect(events.at(-1)).toEqual({event: 'message_relayed', from: 'alice', text: 'Z', to: 'n2/bob'})
   })
 
   it('does not cap what a member has waiting (it carries all its connections\' messages)', () => {
