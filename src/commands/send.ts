@@ -45,10 +45,10 @@ The message is written to disk before it is sent ($XDG_STATE_HOME/peerlink/@send
     const address = nodeAddress(args.url)
     const url = address.ws
     const state = openSendState(url, {dir: flags.state, ephemeral: flags.ephemeral})
-    for (const problem of state.problems) process.stderr.write(`warning: ${problem}; left as it is\n`)
+    for (const problem of state.problems) this.warnLine(`${problem}; left as it is`)
     if (state.adopted > 0) {
       const msg = resendingLine(state.adopted, 'an earlier send')
-      if (flags.json) this.log(JSON.stringify({ts: new Date().toISOString(), event: 'info', topic: 'outbox', msg, data: {resending: state.adopted, state: state.dir}}))
+      if (flags.json) this.printJson({ts: new Date().toISOString(), event: 'info', topic: 'outbox', msg, data: {resending: state.adopted, state: state.dir}})
       else process.stderr.write(`${msg}\n`)
     }
     let result
