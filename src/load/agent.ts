@@ -124,9 +124,9 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     const bad = checkPrepare(p)
     if (bad) return reply(m, {type: 'refused', agent: id, reason: `agent ${opts.name} refuses the run: ${bad}`} satisfies Refused)
     try {
-      await checkReachable(p.spec.targets, opts.dial)
+      await checkReachable(p.spec.targets, opts.dial, 'cannot reach ')
     } catch (err) {
-      const reason = `agent ${opts.name} ${(err as Error).message.replace(/^cannot start the load test: /, 'cannot reach ')}`
+      const reason = `agent ${opts.name} ${(err as Error).message}`
       emit({event: 'run_refused', run: p.runId, reason})
       return reply(m, {type: 'refused', agent: id, reason} satisfies Refused)
     }

@@ -6,6 +6,7 @@ import {backoffMs, type BackoffOptions} from '../protocol/backoff.js'
 import {CLOSE_WAIT_MS} from '../protocol/defaults.js'
 import {decodeFrame, encodeFrame} from '../protocol/frame.js'
 import {ConnectGate} from './gate.js'
+import {sourceAddressFor} from './plan.js'
 import {LatencyHistogram} from './histogram.js'
 import {emptyCounters, emptyTargetCounters, type Counters, type PartResult, type TargetCounters} from './ipc.js'
 import type {GeneratorStats} from './sampler.js'
@@ -69,8 +70,7 @@ export class ClientPool {
     this.counters.started++
     this.byTarget[target].clients++
     const t = this.opts.targets[target]
-    const localAddress = t.sourceAddresses.length === 0 ? undefined : t.sourceAddresses[index % t.sourceAddresses.length]
-    const client = new LoadClient(this, x, target, localAddress)
+    const client = new LoadClient(this, x, target, sourceAddressFor(index, t.sourceAddresses))
     this.live.add(client)
     client.begin()
   }

@@ -21,14 +21,18 @@ function statsUrl(url: string): string {
   return `${httpBase(url)}/stats`
 }
 
-/** Reads every target's `/stats` once; the first that cannot be read is a PeerlinkError naming it. */
-export async function checkReachable(urls: readonly string[], dial: DialOptions): Promise<void> {
+/**
+ * Reads every target's `/stats` once; the first that cannot be read is a
+ * PeerlinkError naming it, its message led by `prefix` (the runner's words
+ * by default; an agent says it in its own).
+ */
+export async function checkReachable(urls: readonly string[], dial: DialOptions, prefix = 'cannot start the load test: '): Promise<void> {
   await Promise.all(
     urls.map(async (url) => {
       try {
         await callJson<TargetStats>(statsUrl(url), dial)
       } catch (err) {
-        if (err instanceof PeerlinkError) throw new PeerlinkError(err.code, `cannot start the load test: ${err.message}`)
+        if (err instanceof PeerlinkError) throw new PeerlinkError(err.code, `${prefix}${err.message}`)
         throw err
       }
     }),
