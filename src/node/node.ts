@@ -373,8 +373,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     else this.relay.add(conn)
   }
 
-  /** `message X` / `ok X` (the relay's hot path); `bytes` are the frame as it arrived, when the server has them. */
-  private onRelayFrame(conn: Conn, verb: HotVerb, text: string, bytes?: Buffer): void {
+  /** `message X` / `ok X` (the relay's hot path); `bytes` are the frame as it arrived. */
+  private onRelayFrame(conn: Conn, verb: HotVerb, text: string, bytes: Buffer): void {
     if (verb === 'message') {
       if (conn.role === 'node') this.deliver(conn, text)
       else this.relay.message(conn, text, undefined, bytes)
@@ -385,10 +385,8 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   private onFrame(conn: Conn, frame: Frame): void {
+    // message and ok never come here: the server hands them to onRelayFrame
     switch (frame.verb) {
-      case 'message':
-      case 'ok':
-        return this.onRelayFrame(conn, frame.verb, frame.text)
       case 'error':
         this.report({event: 'error', msg: `${conn.name} says: ${frame.text}`, kind: 'remote'})
         return

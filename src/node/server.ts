@@ -263,11 +263,10 @@ export interface ServerHandlers {
   hello(conn: Conn, previousRole: Role, previousId: string): void
   /**
    * `message X` and `ok X`, the relay's hot path: the payload decoded, and the
-   * frame's bytes as they arrived, to be passed on as they are (without this
-   * handler they come to `frame`)
+   * frame's bytes as they arrived, to be passed on as they are
    */
-  relay?(conn: Conn, verb: HotVerb, text: string, bytes: Buffer): void
-  /** every other valid frame but hello */
+  relay(conn: Conn, verb: HotVerb, text: string, bytes: Buffer): void
+  /** every other valid frame but hello (a `message`/`ok` always goes to `relay`) */
   frame(conn: Conn, frame: Frame): void
   /** a frame was invalid; the server already answered with an `error` frame */
   invalid(conn: Conn, reason: string): void
@@ -544,11 +543,7 @@ export class NodeServer {
     if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
     // the relay's two verbs are read from the bytes; every other frame is decoded in full
     const hot = hotVerb(data)
-    if (hot !== undefined) {
-      const text = payloadOf(data, hot)
-      if (this.handlers.relay) return this.handlers.relay(conn, hot, text, data)
-      return this.handlers.frame(conn, {verb: hot, text})
-    }
+    if (hot !== undefined) return this.handlers.relay(conn, hot, payloadOf(data, hot), data)
     const decoded = decodeFrame(data.toString())
     if (!decoded.ok) return this.reject(conn, decoded.error)
     if (decoded.frame.verb === 'hello') return this.onHello(conn, decoded.frame.hello)

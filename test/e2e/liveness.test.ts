@@ -28,6 +28,7 @@ async function recordingServer(intervals = {pingIntervalMs: PING_MS, deadAfterMs
     request: (_req, res) => res.end(),
     open: () => {},
     hello: () => {},
+    relay: () => {},
     frame: () => {},
     invalid: () => {},
     close: (conn, code) => onClosed({conn, code}),
