@@ -43,6 +43,24 @@ function addInto(into: Record<string, number>, from: Record<string, number>): vo
   for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v
 }
 
+/** The counters that add up across participants; the rest are a maximum and two instants. */
+const SUMMED = ['started', 'open', 'peakOpen', 'connects', 'acked', 'failed', 'retries', 'clientsRetried', 'retriesHeld', 'connectsQueued'] as const
+
+/** Adds one participant's counters into `into`; its open times are moved onto the runner's clock by `offsetMs`. */
+function addCounters(into: Counters, from: Counters, offsetMs = 0): void {
+  for (const k of SUMMED) into[k] += from[k]
+  into.maxQueueWaitMs = Math.max(into.maxQueueWaitMs, from.maxQueueWaitMs ?? 0)
+  if (from.firstOpenMs !== null) into.firstOpenMs = Math.min(into.firstOpenMs ?? Infinity, from.firstOpenMs - offsetMs)
+  if (from.lastOpenMs !== null) into.lastOpenMs = Math.max(into.lastOpenMs ?? -Infinity, from.lastOpenMs - offsetMs)
+}
+
+function addGenerator(into: GeneratorStats, from: GeneratorStats): void {
+  into.cpuMs += from.cpuMs
+  into.saturatedMs += from.saturatedMs
+  into.maxEventLoopDelayMs = Math.max(into.maxEventLoopDelayMs, from.maxEventLoopDelayMs)
+  into.saturatedNow ||= from.saturatedNow
+}
+
 /** Merges the outcomes of every participant of a run of `targets` targets. */
 export function aggregate(parts: readonly PartOutcome[], targets: number): Totals {
   const histogram = new LatencyHistogram()
@@ -53,8 +71,6 @@ export function aggregate(parts: readonly PartOutcome[], targets: number): Total
   const generator = {...emptyGeneratorStats(), workers: 0}
   const lost: Totals['lost'] = []
   let clients = 0
-  let firstOpen = Infinity
-  let lastOpen = -Infinity
   for (const part of parts) {
     clients += part.clients
     const pc = part.result?.counters ?? part.last?.counters
@@ -75,38 +91,20 @@ export function aggregate(parts: readonly PartOutcome[], targets: number): Total
         into.throttled ||= t.throttled
       })
       generator.workers += r.workers
-      c.failed += r.counters.failed
     } else {
       // what it had acknowledged by its last word stands; the rest is lost with it
       const acked = pc?.acked ?? 0
       const n = part.clients - acked
       lost.push({name: part.name, reason: part.lost ?? 'no result', clients: part.clients, acked})
       if (n > 0) failures[part.lost ?? 'no result'] = (failures[part.lost ?? 'no result'] ?? 0) + n
-      c.failed += n
+      // every client it had not had acknowledged counts as failed, those it reported failed among them (added with its counters below)
+      c.failed += n - (pc?.failed ?? 0)
     }
     const g = part.result?.generator ?? part.last?.generator
-    if (g) {
-      generator.cpuMs += g.cpuMs
-      generator.saturatedMs += g.saturatedMs
-      generator.maxEventLoopDelayMs = Math.max(generator.maxEventLoopDelayMs, g.maxEventLoopDelayMs)
-      generator.saturatedNow ||= g.saturatedNow
-    }
-    if (!pc) continue
-    c.started += pc.started
-    c.peakOpen += pc.peakOpen
-    c.connects += pc.connects
-    c.acked += pc.acked
-    c.retries += pc.retries
-    c.clientsRetried += pc.clientsRetried
-    c.retriesHeld += pc.retriesHeld
-    c.connectsQueued += pc.connectsQueued
-    c.maxQueueWaitMs = Math.max(c.maxQueueWaitMs, pc.maxQueueWaitMs ?? 0)
-    if (pc.firstOpenMs !== null) firstOpen = Math.min(firstOpen, pc.firstOpenMs - offset)
-    if (pc.lastOpenMs !== null) lastOpen = Math.max(lastOpen, pc.lastOpenMs - offset)
+    if (g) addGenerator(generator, g)
+    if (pc) addCounters(c, pc, offset)
   }
-  c.firstOpenMs = Number.isFinite(firstOpen) ? firstOpen : null
-  c.lastOpenMs = Number.isFinite(lastOpen) ? lastOpen : null
-  const spanS = (lastOpen - firstOpen) / 1000
+  const spanS = c.firstOpenMs === null || c.lastOpenMs === null ? 0 : (c.lastOpenMs - c.firstOpenMs) / 1000
   const connectRatePerS = c.connects === 0 ? null : spanS > 0 ? Math.round(c.connects / spanS) : c.connects
   return {clients, acked: c.acked, failed: c.failed, counters: c, latency: histogram.summary(), histogram, connectRatePerS, failures, retryReasons, targets: byTarget, generator, lost}
 }
@@ -116,15 +114,8 @@ export function aggregate(parts: readonly PartOutcome[], targets: number): Total
  * and reports them to the runner as one part).
  */
 export function asPartResult(t: Totals): PartResult {
-  return {
-    counters: t.counters,
-    latencies: t.histogram.encode(),
-    failures: t.failures,
-    retryReasons: t.retryReasons,
-    targets: t.targets,
-    generator: {cpuMs: t.generator.cpuMs, maxEventLoopDelayMs: t.generator.maxEventLoopDelayMs, saturatedMs: t.generator.saturatedMs, saturatedNow: t.generator.saturatedNow},
-    workers: t.generator.workers,
-  }
+  const {workers, ...generator} = t.generator
+  return {counters: t.counters, latencies: t.histogram.encode(), failures: t.failures, retryReasons: t.retryReasons, targets: t.targets, generator, workers}
 }
 
 /** Progress of several participants summed (for the progress line and an agent's heartbeat). */
@@ -133,14 +124,8 @@ export function sumProgress(ps: ReadonlyArray<Progress | undefined>): Progress {
   const generator = emptyGeneratorStats()
   for (const p of ps) {
     if (!p) continue
-    for (const k of ['started', 'open', 'peakOpen', 'connects', 'acked', 'failed', 'retries', 'clientsRetried', 'retriesHeld', 'connectsQueued'] as const) counters[k] += p.counters[k]
-    counters.maxQueueWaitMs = Math.max(counters.maxQueueWaitMs, p.counters.maxQueueWaitMs ?? 0)
-    if (p.counters.firstOpenMs !== null) counters.firstOpenMs = Math.min(counters.firstOpenMs ?? Infinity, p.counters.firstOpenMs)
-    if (p.counters.lastOpenMs !== null) counters.lastOpenMs = Math.max(counters.lastOpenMs ?? -Infinity, p.counters.lastOpenMs)
-    generator.cpuMs += p.generator.cpuMs
-    generator.saturatedMs += p.generator.saturatedMs
-    generator.maxEventLoopDelayMs = Math.max(generator.maxEventLoopDelayMs, p.generator.maxEventLoopDelayMs)
-    generator.saturatedNow ||= p.generator.saturatedNow
+    addCounters(counters, p.counters)
+    addGenerator(generator, p.generator)
   }
   return {counters, generator}
 }
