@@ -10,9 +10,7 @@ import type {DialOptions} from '../client/dial.js'
 import {AGENT_PROGRESS_MS, AGENT_PROTOCOL_VERSION, AGENT_REQUEST_TIMEOUT_MS, checkPrepare, decodeMessage, encodeMessage, loadSubjects, type Discover, type Here, type Prepare, type Ready, type Refused, type ToAgent} from './agent-protocol.js'
 import {aggregate, asPartResult, sumProgress} from './aggregate.js'
 import {connectNats} from './nats.js'
-import {openFileLimit} from '../client/process-limits.js'
-import {plannedConcurrency, planWorkers, socketsPerWorker} from './plan.js'
-import {WorkerPool} from './pool.js'
+import {planLocalWorkers, WorkerPool, workerDial} from './pool.js'
 import {checkReachable} from './targets.js'
 
 /** A prepared run that is not started within this time is dropped. */
@@ -133,11 +131,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
     // another runner may have come first while we checked the targets
     const other = current as Current | undefined
     if (other) return reply(m, {type: 'refused', agent: id, reason: `busy with run ${other.runId}`} satisfies Refused)
-    const concurrency = plannedConcurrency({clients: p.share.count, rampMs: p.spec.rampMs, ackDelay: p.spec.ackDelay, ackTimeoutMs: p.spec.ackTimeoutMs})
-    const plan = planWorkers(p.share.count, concurrency, opts.workers, socketsPerWorker(openFileLimit()))
+    const plan = planLocalWorkers(p.share.count, p.spec, opts.workers)
     const pool = new WorkerPool({
       spec: p.spec,
-      dial: {token: opts.dial.token, ca: opts.dial.ca?.toString(), insecure: opts.dial.insecure ?? false},
+      dial: workerDial(opts.dial),
       share: p.share,
       workers: plan.workers,
       sourceAddresses: opts.sourceAddresses,
@@ -157,13 +154,10 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
       if (!run.started) return
       nc.publish(subjects.progress(run.runId), encodeMessage({type: 'progress', runId: run.runId, agent: id, progress: sumProgress(run.pool.progress())}))
     }, AGENT_PROGRESS_MS)
-    const outcomes = await run.pool.outcomesAll()
+    const outcomes = await run.pool.partOutcomes(`${opts.name} `)
     clearInterval(ticker)
     if (current !== run) return
-    const totals = aggregate(
-      outcomes.map((o, w) => ({name: `${opts.name} worker ${w + 1}`, clients: o.clients, result: o.result, lost: o.lost, last: o.last})),
-      run.targets,
-    )
+    const totals = aggregate(outcomes, run.targets)
     const body = encodeMessage({type: 'result', runId: run.runId, agent: id, result: asPartResult(totals)})
     let delivered = false
     for (let attempt = 0; attempt < RESULT_ATTEMPTS && !delivered && !nc.isClosed(); attempt++) {

@@ -90,9 +90,14 @@ export class ClientPool {
     if (this.finished === this.expected) this.onAllFinished()
   }
 
+  /** The counters now, with what the gate counts (held retries, queued connects): what progress and the result report. */
+  snapshot(): Counters {
+    return {...this.counters, retriesHeld: this.gate.held, connectsQueued: this.gate.queued}
+  }
+
   /** What this pool reports at the end (or so far). */
   result(generator: GeneratorStats): PartResult {
-    const c = {...this.counters, retriesHeld: this.gate.held, connectsQueued: this.gate.queued}
+    const c = this.snapshot()
     const targets = this.byTarget.map((t, i) => ({...t, retriesHeld: this.gate.heldOf(i), throttled: this.gate.everThrottled(i)}))
     return {counters: c, latencies: this.latencies.encode(), failures: Object.fromEntries(this.failures), retryReasons: Object.fromEntries(this.retryReasons), targets, generator, workers: 1}
   }

@@ -7,8 +7,11 @@
 import {fork, type ChildProcess} from 'node:child_process'
 import {EventEmitter} from 'node:events'
 import {fileURLToPath} from 'node:url'
+import type {DialOptions} from '../client/dial.js'
+import {openFileLimit} from '../client/process-limits.js'
+import type {PartOutcome} from './aggregate.js'
 import type {FromWorker, PartResult, Progress, RunSpec, ToWorker, WorkerDial} from './ipc.js'
-import {splitShare, type Share} from './plan.js'
+import {plannedConcurrency, planWorkers, socketsPerWorker, splitShare, type Share, type WorkerPlan} from './plan.js'
 
 export interface PoolJob {
   spec: RunSpec
@@ -24,6 +27,22 @@ export type WorkerOutcome = {clients: number; result: PartResult; lost?: undefin
 
 export interface WorkerPoolEvents {
   progress: [worker: number, progress: Progress]
+}
+
+/**
+ * Worker processes for `clients` of a run on this machine (the runner's
+ * share, or an agent's): at least `requested`, more when what they may hold
+ * at once (`concurrency`, also returned) needs them under this process's
+ * open-file limit (see planWorkers).
+ */
+export function planLocalWorkers(clients: number, spec: Pick<RunSpec, 'rampMs' | 'ackDelay' | 'ackTimeoutMs'>, requested: number): WorkerPlan & {concurrency: number} {
+  const concurrency = plannedConcurrency({clients, rampMs: spec.rampMs, ackDelay: spec.ackDelay, ackTimeoutMs: spec.ackTimeoutMs})
+  return {...planWorkers(clients, concurrency, requested, socketsPerWorker(openFileLimit())), concurrency}
+}
+
+/** How a worker process dials, from the participant's dial options (what crosses IPC as JSON: the CA as text). */
+export function workerDial(dial: DialOptions): WorkerDial {
+  return {token: dial.token, ca: dial.ca?.toString(), insecure: dial.insecure ?? false}
 }
 
 const WORKER_PATH = fileURLToPath(new URL('./worker.js', import.meta.url))
@@ -95,6 +114,12 @@ export class WorkerPool extends EventEmitter<WorkerPoolEvents> {
   /** Every worker's outcome, once all have exited. */
   outcomesAll(): Promise<WorkerOutcome[]> {
     return Promise.all(this.outcomes)
+  }
+
+  /** Every worker's outcome as a part of the run, named `${prefix}worker N`, once all have exited. */
+  async partOutcomes(prefix = ''): Promise<PartOutcome[]> {
+    const outcomes = await this.outcomesAll()
+    return outcomes.map((o, w) => ({name: `${prefix}worker ${w + 1}`, clients: o.clients, result: o.result, lost: o.lost, last: o.last}))
   }
 
   /** The latest progress of each worker (undefined before its first report). */

@@ -12,11 +12,10 @@ import {PeerlinkError} from '../protocol/errors.js'
 import type {Here} from './agent-protocol.js'
 import {AgentCrew, discoverAgents, type AgentMember} from './agents.js'
 import {aggregate, sumProgress, type PartOutcome} from './aggregate.js'
-import type {Progress, RunSpec} from './ipc.js'
+import type {RunSpec} from './ipc.js'
 import {connectNats} from './nats.js'
-import {openFileLimit} from '../client/process-limits.js'
-import {plannedConcurrency, planWorkers, socketsPerWorker, splitShare, wholeRun} from './plan.js'
-import {WorkerPool} from './pool.js'
+import {splitShare, wholeRun} from './plan.js'
+import {planLocalWorkers, WorkerPool, workerDial} from './pool.js'
 import {SummedGauge} from './stats.js'
 import {awaitZeroStateAll, checkReachable, ZERO_STATE_WAIT_MS} from './targets.js'
 import {GENERATOR_SATURATED_NOTE, verdict} from './verdict.js'
@@ -108,7 +107,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
   let crew: AgentCrew | undefined
   let pool: WorkerPool | undefined
   const gauge = new SummedGauge()
-  const localProgress: Array<Progress | undefined> = []
   const agentSource = (m: AgentMember) => 1_000_000 + (crew?.members.indexOf(m) ?? 0)
   try {
     // who takes part
@@ -123,19 +121,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     const agentShares = local ? shares.slice(1) : shares
 
     // this machine's workers, sized by what they hold at once
-    const concurrency = plannedConcurrency({clients: localShare.count, rampMs: opts.rampMs, ackDelay: opts.ackDelay, ackTimeoutMs: opts.ackTimeoutMs})
-    const plan = local && localShare.count > 0 ? planWorkers(localShare.count, concurrency, opts.workers, socketsPerWorker(openFileLimit())) : {workers: 0, reason: null}
+    const sized = planLocalWorkers(localShare.count, spec, opts.workers)
+    const plan = local && localShare.count > 0 ? {workers: sized.workers, reason: sized.reason} : {workers: 0, reason: null}
     if (plan.reason) note(plan.reason)
     const onAgentProgress = (m: AgentMember) => {
       if (m.last) gauge.set(agentSource(m), m.last.counters.open)
     }
     if (nc && agents.length > 0) crew = await AgentCrew.prepare(nc, opts.cluster!.name, runId, spec, agents.map((here, i) => ({here, share: agentShares[i]})), onAgentProgress)
     if (plan.workers > 0) {
-      pool = new WorkerPool({spec, dial: {token: opts.dial.token, ca: opts.dial.ca?.toString(), insecure: opts.dial.insecure ?? false}, share: localShare, workers: plan.workers, sourceAddresses: opts.sourceAddresses ?? null})
-      pool.on('progress', (w, p) => {
-        localProgress[w] = p
-        gauge.set(w, p.counters.open)
-      })
+      pool = new WorkerPool({spec, dial: workerDial(opts.dial), share: localShare, workers: plan.workers, sourceAddresses: opts.sourceAddresses ?? null})
+      pool.on('progress', (w, p) => gauge.set(w, p.counters.open))
       await pool.whenReady()
     }
 
@@ -145,7 +140,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     await crew?.start(t0Ms)
 
     const progress = () => {
-      const all = sumProgress([...localProgress, ...(crew?.members.map((m) => m.last) ?? [])])
+      const all = sumProgress([...(pool?.progress() ?? []), ...(crew?.members.map((m) => m.last) ?? [])])
       const c = all.counters
       const sat = all.generator.saturatedNow
       opts.onProgress?.({clients: opts.clients, started: c.started, open: gauge.current, acked: c.acked, failed: c.failed, retries: c.retries, generatorSaturated: sat, note: sat ? GENERATOR_SATURATED_NOTE : null})
@@ -160,8 +155,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     )
     let parts: PartOutcome[]
     try {
-      const [localOutcomes, agentOutcomes] = await Promise.all([pool?.outcomesAll() ?? [], crew?.outcomes() ?? []])
-      parts = [...localOutcomes.map((o, w) => ({name: `worker ${w + 1}`, clients: o.clients, result: o.result, lost: o.lost, last: o.last})), ...agentOutcomes]
+      const [localOutcomes, agentOutcomes] = await Promise.all([pool?.partOutcomes() ?? [], crew?.outcomes() ?? []])
+      parts = [...localOutcomes, ...agentOutcomes]
     } finally {
       clearInterval(ticker)
       signals.dispose()
@@ -175,7 +170,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadReport> {
     return buildReport({
       opts: {...opts, finishTimeoutMs: spec.finishTimeoutMs},
       plan,
-      concurrency,
+      concurrency: sized.concurrency,
       localClients: localShare.count,
       agents: crew?.members ?? [],
       totals,

@@ -54,7 +54,7 @@ function run(job: WorkerJob, t0Ms: number): {stop: () => void} {
       post({type: 'result', result: pool.result(sampler.sample())}, () => process.exit(0))
     },
   )
-  timers.push(setInterval(() => post({type: 'progress', counters: {...pool.counters, retriesHeld: pool.gate.held, connectsQueued: pool.gate.queued}, generator: sampler.sample()}), PROGRESS_INTERVAL_MS))
+  timers.push(setInterval(() => post({type: 'progress', counters: pool.snapshot(), generator: sampler.sample()}), PROGRESS_INTERVAL_MS))
   // clients not done by then give up, so that a run past the target's limit still ends
   const deadlineMs = t0Ms + spec.rampMs + spec.finishTimeoutMs
   timers.push(setTimeout(() => pool.giveUpAll(`not acknowledged within ${spec.finishTimeoutMs / 1000}s after the ramp (--finish-timeout)`), Math.max(0, deadlineMs - Date.now())))
