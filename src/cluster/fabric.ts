@@ -116,9 +116,8 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   /** this node's session on NATS (a new one per connection) and the one before it */
   private sessionId = ''
   private prevSessionId: string | undefined
+  /** the live members, by session id (in the order they joined: the weighted walk goes through them) */
   private readonly members = new Map<string, Member>()
-  /** the live members in an array, for the weighted walk */
-  private live: Member[] = []
   /** Σ clients over the live members */
   private remoteClients = 0
   private stopped = false
@@ -214,11 +213,11 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     const relay = this.relay as ClientRelay<Endpoint>
     let connections = relay.connections
     let pending = relay.pending
-    for (const m of this.live) {
+    for (const m of this.members.values()) {
       connections += m.clients
       pending += m.pending
     }
-    return {name: this.opts.name, nodes: 1 + this.live.length, connections, pending}
+    return {name: this.opts.name, nodes: 1 + this.members.size, connections, pending}
   }
 
   /** Sends `m` to member `to` (a lost publish is re-forwarded when `to` goes down, which is how NATS loses it). */
@@ -263,9 +262,8 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   /** NATS is unreachable or the connection dropped: every member is gone; say so once, retry with backoff. */
   private lost(reason: string): void {
     this.stopTimers()
-    const gone = this.live
+    const gone = [...this.members.values()]
     this.members.clear()
-    this.live = []
     this.remoteClients = 0
     for (const m of gone) m.alive = false
     // what they held is re-forwarded among this node's own connections
@@ -321,7 +319,6 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
     m.clients = h.clients
     m.pending = h.pending
     this.members.set(m.id, m)
-    this.live.push(m)
     this.remoteClients += m.clients
     ;(this.relay as ClientRelay<Endpoint>).track(m)
     // Before this node hands the newcomer anything, tell it who we are: NATS
@@ -361,7 +358,8 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
 
   private checkLiveness(): void {
     const now = Date.now()
-    for (const m of [...this.live]) {
+    // memberDown deletes from the map while we walk it, which a Map allows
+    for (const m of this.members.values()) {
       if (now - m.lastSeenMs > this.opts.deadAfterMs) this.memberDown(m, `no heartbeat for ${this.opts.deadAfterMs / 1000}s`)
     }
   }
@@ -369,7 +367,6 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   private memberDown(m: Member, reason: string): void {
     if (!this.members.delete(m.id)) return
     m.alive = false
-    this.live = this.live.filter((x) => x !== m)
     this.remoteClients -= m.clients
     this.report({event: 'cluster_node_down', member: m.name, reason})
     this.relay?.remove(m)
@@ -378,13 +375,14 @@ export class ClusterFabric implements RelayFabric<Endpoint> {
   /** The live member whose share of [0, Σ clients) holds `r`. */
   private pickMember(r: number): Member | undefined {
     let rest = r
-    for (const m of this.live) {
+    // rounding at the very top of the range: the last member that has any connection
+    let lastWithClients: Member | undefined
+    for (const m of this.members.values()) {
       if (rest < m.clients) return m
       rest -= m.clients
+      if (m.clients > 0) lastWithClients = m
     }
-    // rounding at the very top of the range: the last member that has any connection
-    for (let i = this.live.length - 1; i >= 0; i--) if (this.live[i].clients > 0) return this.live[i]
-    return undefined
+    return lastWithClients
   }
 }
 
