@@ -18,7 +18,7 @@
 import {fork, spawn, type ChildProcess} from 'node:child_process'
 import {readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
-import {arg, benchEnv, machineInfo, median, printTable, ROOT, RUN, rssBytes, startPeerlinkNode, TOKEN, writeResult, type Server} from './common.js'
+import {arg, machineInfo, median, printTable, ROOT, rssBytes, runPeerlinkLoad, startPeerlinkNode, statsOf, writeResult, type Server} from './common.js'
 import {measureRoundTrips} from './roundtrips.js'
 import {freePort} from '../test/helpers/ports.js'
 
@@ -72,8 +72,7 @@ interface ClusterView {
 }
 
 async function clusterView(port: number): Promise<ClusterView> {
-  const res = await fetch(`http://127.0.0.1:${port}/stats`, {headers: {authorization: `Bearer ${TOKEN}`}})
-  const body = (await res.json()) as {cluster?: ClusterView}
+  const body = await statsOf<{cluster?: ClusterView}>(port)
   if (!body.cluster) throw new Error(`the node on ${port} is not clustered`)
   return body.cluster
 }
@@ -184,19 +183,8 @@ interface LoadReport {
   problems: string[]
 }
 
-function runLoad(url: string, ackDelay: string): Promise<LoadReport> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [RUN, 'load', url, '--clients', CLIENTS, '--ramp', RAMP, '--ack-delay', ackDelay, '--json'], {env: benchEnv(), stdio: ['ignore', 'pipe', 'inherit']})
-    let out = ''
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    proc.on('close', (code) => {
-      try {
-        resolve(JSON.parse(out) as LoadReport)
-      } catch {
-        reject(new Error(`load exited ${code} without a JSON report:\n${out}`))
-      }
-    })
-  })
+async function runLoad(url: string, ackDelay: string): Promise<LoadReport> {
+  return (await runPeerlinkLoad<LoadReport>(url, {clients: CLIENTS, ramp: RAMP, ackDelay})).report
 }
 
 async function load(): Promise<Array<Record<string, unknown>>> {

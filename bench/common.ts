@@ -43,6 +43,29 @@ export function benchEnv(): NodeJS.ProcessEnv {
   return {...process.env, PEERLINK_TOKEN: TOKEN, XDG_CONFIG_HOME: home, XDG_STATE_HOME: path.join(home, 'state'), NO_COLOR: '1'}
 }
 
+/** `GET /stats` of a node (or the reference relay) on 127.0.0.1:`port`, with the benchmarks' token. */
+export async function statsOf<T>(port: number): Promise<T> {
+  const res = await fetch(`http://127.0.0.1:${port}/stats`, {headers: {authorization: `Bearer ${TOKEN}`}})
+  return (await res.json()) as T
+}
+
+/** Runs `peerlink load URL --clients N --ramp R --ack-delay D --json`; resolves with its exit code and its JSON report. */
+export function runPeerlinkLoad<R>(url: string, o: {clients: string | number; ramp: string; ackDelay: string}): Promise<{code: number; report: R}> {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [RUN, 'load', url, '--clients', String(o.clients), '--ramp', o.ramp, '--ack-delay', o.ackDelay, '--json'], {env: benchEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit']})
+    let out = ''
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()))
+    proc.on('error', reject)
+    proc.on('close', (code) => {
+      try {
+        resolve({code: code ?? 1, report: JSON.parse(out) as R})
+      } catch {
+        reject(new Error(`peerlink load exited ${code} without a JSON report:\n${out}`))
+      }
+    })
+  })
+}
+
 export interface Server {
   proc: ChildProcess
   url: string

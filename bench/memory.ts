@@ -21,8 +21,7 @@
  *                           [--rounds 3] [--parts idle,load,slow] [--modes text]
  *                           [--slow-messages 400] [--slow-bytes 524288]
  */
-import {spawn} from 'node:child_process'
-import {arg, benchEnv, machineInfo, median, peakRssBytes, printTable, procCpuMs, ROOT, RUN, rssBytes, startPeerlinkNode, startReferenceRelay, writeResult, type Server} from './common.js'
+import {arg, machineInfo, median, peakRssBytes, printTable, procCpuMs, rssBytes, runPeerlinkLoad, startPeerlinkNode, startReferenceRelay, writeResult, type Server} from './common.js'
 import {closeAll, openAll} from './roundtrips.js'
 import {slowReader, type SlowReaderRun} from './slow-reader.js'
 
@@ -81,28 +80,11 @@ interface LoadRun {
   relay_cpu_ms_per_client: number
 }
 
-/** `peerlink load` against `url`; resolves with its JSON report and exit code. */
-function runLoad(url: string, delay: string): Promise<{code: number; report: {acked: number; failed: number; retries: number; latency_ms: {p99: number | null}}}> {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [RUN, 'load', url, '--clients', String(CLIENTS), '--ramp', RAMP, '--ack-delay', delay, '--json'], {env: benchEnv(), cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit']})
-    let out = ''
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    proc.on('error', reject)
-    proc.on('close', (code) => {
-      try {
-        resolve({code: code ?? 1, report: JSON.parse(out)})
-      } catch {
-        reject(new Error(`peerlink load exited ${code} without a JSON report:\n${out}`))
-      }
-    })
-  })
-}
-
 async function load(relay: Relay, delay: string): Promise<LoadRun> {
   const server = await start(relay)
   try {
     const cpuBefore = procCpuMs(server.pid)
-    const {code, report} = await runLoad(server.url, delay)
+    const {code, report} = await runPeerlinkLoad<{acked: number; failed: number; retries: number; latency_ms: {p99: number | null}}>(server.url, {clients: CLIENTS, ramp: RAMP, ackDelay: delay})
     const cpu = procCpuMs(server.pid) - cpuBefore
     return {
       acked: report.acked,

@@ -7,7 +7,7 @@
  * closed it, and whether every message was acknowledged once it read again.
  */
 import {BulkClient} from '../test/helpers/bulk-client.js'
-import {peakRssBytes, rssBytes, TOKEN, type Server} from './common.js'
+import {peakRssBytes, rssBytes, statsOf, TOKEN, type Server} from './common.js'
 
 export interface SlowReaderRun {
   /** peak RSS (VmHWM) while stalled minus RSS before, MB */
@@ -34,8 +34,7 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number)
 }
 
 async function pending(server: Server): Promise<number> {
-  const res = await fetch(`http://127.0.0.1:${server.port}/stats`, {headers: {authorization: `Bearer ${TOKEN}`}})
-  return ((await res.json()) as {pending: number}).pending
+  return (await statsOf<{pending: number}>(server.port)).pending
 }
 
 export async function slowReader(server: Server, messages: number, bytes: number): Promise<SlowReaderRun> {
