@@ -22,12 +22,40 @@ interface Entry<C> {
   holders: C[]
 }
 
-interface ConnState {
+/** What the relay keeps for one endpoint. */
+export interface ConnState {
   /** place in the array of pickable connections; -1 for an endpoint that is never picked */
   index: number
   /** made on first use: an idle connection has neither */
   originOf: Set<string> | undefined
   holding: Set<string> | undefined
+}
+
+/**
+ * Where the relay keeps each endpoint's {@link ConnState}: a Map by default.
+ * An endpoint type with a slot for it ({@link RelaySlot}, {@link slotStore})
+ * saves a map entry per connection: a node may hold 100 000 of them.
+ */
+export interface StateStore<C> {
+  get(c: C): ConnState | undefined
+  set(c: C, st: ConnState): void
+  delete(c: C): void
+}
+
+/** An endpoint that carries the relay's state for it. */
+export interface RelaySlot {
+  relayState?: ConnState
+}
+
+/** The {@link StateStore} of endpoints with a {@link RelaySlot}. */
+export const slotStore: StateStore<RelaySlot> = {
+  get: (c) => c.relayState,
+  set: (c, st) => {
+    c.relayState = st
+  },
+  delete: (c) => {
+    c.relayState = undefined
+  },
 }
 
 /** A forward the caller must perform: send `message text` to `to`. */
@@ -56,7 +84,6 @@ function removeFrom<C>(list: C[], c: C): boolean {
 
 export class Relay<C> {
   private readonly conns: C[] = []
-  private readonly state = new Map<C, ConnState>()
   private readonly entries = new Map<string, Entry<C>>()
   /** `pick`, bound once (the chooser is handed it for every message) */
   private readonly local = () => this.pick()
@@ -73,6 +100,7 @@ export class Relay<C> {
    * @param isCongested whether an open connection has more waiting to be
    *   written to it than it should (a slow reader): it is picked only when no
    *   open connection is free of that
+   * @param state where each endpoint's state is kept (a Map unless given)
    */
   constructor(
     private readonly isOpen: (c: C) => boolean,
@@ -80,6 +108,7 @@ export class Relay<C> {
     private readonly choose: Chooser<C> = (_origin, local) => local(),
     private readonly stranded?: (text: string, origins: readonly C[]) => void,
     private readonly isCongested: (c: C) => boolean = () => false,
+    private readonly state: StateStore<C> = new Map<C, ConnState>(),
   ) {}
 
   /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
@@ -108,7 +137,7 @@ export class Relay<C> {
 
   /** Adds an endpoint that is never picked but may send and hold messages (a cluster member). */
   track(c: C): void {
-    if (!this.state.has(c)) this.state.set(c, {index: -1, originOf: undefined, holding: undefined})
+    if (this.state.get(c) === undefined) this.state.set(c, {index: -1, originOf: undefined, holding: undefined})
   }
 
   /**

@@ -1,12 +1,12 @@
 import {encodeFrame} from '../protocol/frame.js'
 import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent, type RelayEvents} from './events.js'
-import {Relay, type Chooser} from './relay.js'
+import {Relay, slotStore, type Chooser, type RelaySlot} from './relay.js'
 
 /**
  * Anything the relay hands messages to or takes them from: a client
  * connection, or (clustered) another member of the cluster.
  */
-export interface Endpoint {
+export interface Endpoint extends RelaySlot {
   /** how events name it: a connection's name, `node/conn` for a remote receiver */
   readonly name: string
   /** fully open: not connecting, and no close frame sent or received */
@@ -98,7 +98,8 @@ export class ClientRelay<E extends Endpoint> {
     this.report = opts.report
     this.maxPending = opts.maxPendingPerConnection ?? MAX_PENDING_PER_CONNECTION_DEFAULT
     this.fabric = opts.fabric
-    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded, (e) => e.congested === true)
+    // each endpoint carries its relay state itself (slotStore): no map entry per connection
+    this.relay = new Relay<E>((e) => e.isOpen, opts.random, opts.fabric?.choose, opts.fabric?.stranded, (e) => e.congested === true, slotStore)
     opts.fabric?.attach?.(this, opts.report)
   }
 

@@ -12,6 +12,7 @@ import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
 import {OncePer} from './once-per.js'
+import type {ConnState} from './relay.js'
 
 /** A client that has not sent its whole request head by then is dropped (slowloris, half-open sockets). */
 export const HEADERS_TIMEOUT_MS = 10_000
@@ -60,6 +61,8 @@ export class Conn {
   slowTimer: NodeJS.Timeout | undefined
   /** the remote address as a name (`ip:port`), built on first use */
   private addressName: string | undefined
+  /** what the relay keeps for it while it is a client (see relay.ts slotStore) */
+  relayState: ConnState | undefined = undefined
 
   /**
    * @param upgradeRole what the upgrade's `x-peerlink-role` header said: a
