@@ -11,7 +11,7 @@ import * as D from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {encodeFrame, type Frame, type HotVerb} from '../protocol/frame.js'
 import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
-import {ClientTable} from '../registry/table.js'
+import {ClientTable, type LiveConnection, type LiveDirectory} from '../registry/table.js'
 import type {NodeEvent, RelayEvents} from './events.js'
 import {Peers, type PeerInfo} from './peers.js'
 import {ClientRelay, type Endpoint, type FabricStats, type RelayFabric} from './relaying.js'
@@ -125,7 +125,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     this.id = opts.id ?? randomUUID()
     this.store = opts.outbox ?? new MemoryOutbox()
     const report = (ev: NodeEvent) => this.report(ev)
-    this.table = new ClientTable({ttlMs: opts.registryTtlMs})
+    this.table = new ClientTable({ttlMs: opts.registryTtlMs, live: liveConnections(() => this.server)})
     this.relay = new ClientRelay({report, fabric: opts.fabric, maxPendingPerConnection: opts.maxPendingPerConnection})
     this.delivery = new Delivery({ackDelayMs: opts.ackDelayMs, seenLog: opts.seenLog})
     this.peers = new Peers(
@@ -349,7 +349,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   private onOpen(conn: Conn): void {
-    this.table.attachLive(conn.id, entryInfo(conn), conn)
+    // the client table lists it from the server's connections (liveConnections): nothing to add there
     if (conn.role === 'client') {
       this.relay.add(conn)
       this.reportConnected(conn)
@@ -362,7 +362,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   }
 
   private onHello(conn: Conn, previousRole: Role, previousId: string): void {
-    this.table.attachLive(conn.id, entryInfo(conn), conn, previousId)
+    if (conn.id !== previousId) this.table.connectionLeft(previousId, conn.lastSeenMs)
     if (conn.role === 'node' && !this.announced.has(conn)) {
       this.announced.add(conn)
       this.reportConnected(conn)
@@ -422,13 +422,25 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
 
   private onClose(conn: Conn, code: number, reason: string): void {
     this.asks.drop(conn)
-    this.table.detachLive(conn.id, conn)
+    this.table.connectionLeft(conn.id, conn.lastSeenMs)
     if (conn.role === 'client') this.relay.remove(conn)
     this.report({event: 'client_disconnected', id: conn.id, name: conn.name, role: conn.role, code, reason})
   }
 }
 
-/** What the client table shows of a live connection; a hello's port is where its sender listens. */
-function entryInfo(conn: Conn): {ip: string; port: number; name: string; role: Role} {
-  return {ip: conn.ip, port: conn.hello?.port ?? conn.port, name: conn.name, role: conn.role}
+/** The server's connections as the client table reads them; a hello's port is where its sender listens. */
+function liveConnections(server: () => NodeServer): LiveDirectory {
+  const view = (conn: Conn): LiveConnection => ({id: conn.id, ip: conn.ip, port: conn.hello?.port ?? conn.port, name: conn.name, role: conn.role, lastSeenMs: conn.lastSeenMs})
+  return {
+    get: (id) => {
+      const conn = server().byId(id)
+      return conn && view(conn)
+    },
+    *all() {
+      for (const conn of server().connections()) yield view(conn)
+    },
+    get size() {
+      return server().connectionCount
+    },
+  }
 }

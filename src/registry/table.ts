@@ -24,6 +24,30 @@ export interface LiveSource {
   readonly lastSeenMs: number
 }
 
+/** What the table shows of a live connection, read from it when asked. */
+export interface LiveConnection extends LiveSource {
+  readonly id: string
+  readonly ip: string
+  /** where its sender listens when its hello said so, else its remote port */
+  readonly port: number
+  readonly name: string
+  readonly role: Role
+}
+
+/**
+ * The live WebSocket connections, by id: the node's server, which has them
+ * anyway. The table keeps no row of its own per connection (a node may hold
+ * 100 000 of them): it reads them from here when asked.
+ */
+export interface LiveDirectory {
+  get(id: string): LiveConnection | undefined
+  all(): Iterable<LiveConnection>
+  readonly size: number
+}
+
+/** No live connections (a table that only holds registrations). */
+const NO_CONNECTIONS: LiveDirectory = {get: () => undefined, all: () => [], size: 0}
+
 /** One row of the client table. */
 export interface ClientEntry {
   readonly id: string
@@ -35,7 +59,7 @@ export interface ClientEntry {
   /** when a heartbeat (registration, PATCH) last refreshed the entry */
   seenMs: number
   /** set while a WebSocket connection with this id is open: such an entry is never pruned */
-  live?: LiveSource
+  live?: LiveConnection
   /** registered over HTTP: when its connection closes the entry stays until the TTL prunes it */
   registered: boolean
 }
@@ -52,37 +76,63 @@ export interface EntryJson {
 
 export interface TableOptions {
   ttlMs?: number
+  /** the live connections, listed beside the registrations (none unless given) */
+  live?: LiveDirectory
   /** the clock; injected so tests can use plain values */
   now?: () => number
 }
 
 /**
  * The node's client table: clients and nodes registered over HTTP (the name
- * server) and every live WebSocket connection. Pure bookkeeping, clock
- * injected; the owner calls {@link prune} (or {@link startPruning}).
+ * server) and every live WebSocket connection. It keeps the registrations;
+ * the live connections it reads from its {@link LiveDirectory}, so that a
+ * connection costs it nothing. A connection whose id names a registration
+ * makes that entry live. Pure bookkeeping, clock injected; the owner calls
+ * {@link prune} (or {@link startPruning}).
  */
 export class ClientTable {
   readonly ttlMs: number
   private readonly now: () => number
-  private readonly entries = new Map<string, ClientEntry>()
+  private readonly live: LiveDirectory
+  /** the registrations (POST /client), by id */
+  private readonly registered = new Map<string, ClientEntry>()
   private pruneTimer: NodeJS.Timeout | undefined
 
   constructor(opts: TableOptions = {}) {
     this.ttlMs = opts.ttlMs ?? REGISTRY_TTL_MS_DEFAULT
     this.now = opts.now ?? Date.now
+    this.live = opts.live ?? NO_CONNECTIONS
   }
 
+  /** Entries: registrations, and live connections that are not one. */
   get size(): number {
-    return this.entries.size
+    let both = 0
+    for (const id of this.registered.keys()) if (this.live.get(id)) both++
+    return this.registered.size + this.live.size - both
   }
 
   get(id: string): ClientEntry | undefined {
-    return this.entries.get(id)
+    const entry = this.registered.get(id)
+    const conn = this.live.get(id)
+    if (entry) {
+      // a registration with its connection open: the registration's fields, live
+      entry.live = conn
+      return entry
+    }
+    return conn && liveEntry(conn)
+  }
+
+  /** Every entry: the registrations first, then the live connections that are not one. */
+  entries(): ClientEntry[] {
+    const out: ClientEntry[] = []
+    for (const id of this.registered.keys()) out.push(this.get(id) as ClientEntry)
+    for (const conn of this.live.all()) if (!this.registered.has(conn.id)) out.push(liveEntry(conn))
+    return out
   }
 
   /** Entries whose name is exactly `name` (names are not unique). */
   byName(name: string): ClientEntry[] {
-    return [...this.entries.values()].filter((e) => e.name === name)
+    return this.entries().filter((e) => e.name === name)
   }
 
   /**
@@ -90,7 +140,7 @@ export class ClientTable {
    * of one name a single live one wins; otherwise the answer is an error line.
    */
   find(idOrName: string): {entry: ClientEntry} | {error: string} {
-    const byId = this.entries.get(idOrName) ?? this.entries.get(idOrName.toLowerCase())
+    const byId = this.get(idOrName) ?? this.get(idOrName.toLowerCase())
     if (byId) return {entry: byId}
     const named = this.byName(idOrName)
     if (named.length === 1) return {entry: named[0]}
@@ -110,62 +160,41 @@ export class ClientTable {
    */
   register(reg: Registration, wanted?: string): string {
     const id = wanted?.toLowerCase() ?? randomUUID()
-    const existing = this.entries.get(id)
+    const existing = this.registered.get(id)
     if (existing) {
-      Object.assign(existing, fields(reg), {seenMs: this.now(), registered: true})
+      Object.assign(existing, fields(reg), {seenMs: this.now()})
       return id
     }
-    this.entries.set(id, {id, ...fields(reg), seenMs: this.now(), registered: true})
+    this.registered.set(id, {id, ...fields(reg), seenMs: this.now(), live: undefined, registered: true})
     return id
   }
 
   /** A heartbeat: refreshes `connected`. False when the id is unknown. */
   touch(id: string): boolean {
-    const entry = this.entries.get(id)
-    if (!entry) return false
-    entry.seenMs = this.now()
-    return true
+    const entry = this.registered.get(id)
+    if (entry) {
+      entry.seenMs = this.now()
+      return true
+    }
+    // a live connection's entry is as fresh as its last frame or pong
+    return this.live.get(id) !== undefined
   }
 
-  /** Removes an entry (a node leaving the registry it joined). False when unknown. */
+  /** Withdraws a registration (a node leaving the registry it joined). False when there is none. */
   remove(id: string): boolean {
-    return this.entries.delete(id)
+    return this.registered.delete(id)
   }
 
   /**
-   * A WebSocket connection opened (or its hello changed its id from
-   * `previousId`). An id that names an HTTP-registered entry attaches the
-   * connection to it, so a registered client that connects becomes live.
+   * The connection with this id closed (or its hello moved it to another
+   * id): a registration it made live falls back to its heartbeats, last
+   * seen when the connection was last heard from, until the TTL prunes it
+   * or a heartbeat refreshes it. A connection that is not a registration
+   * leaves the table with the connection itself.
    */
-  attachLive(id: string, info: {ip: string; port: number; name: string; role: Role}, source: LiveSource, previousId?: string): void {
-    if (previousId !== undefined && previousId !== id) {
-      const old = this.entries.get(previousId)
-      if (old?.live === source) this.detach(old)
-    }
-    const existing = this.entries.get(id)
-    if (existing && existing.registered) {
-      existing.live = source
-      existing.seenMs = this.now()
-      return
-    }
-    if (existing) {
-      Object.assign(existing, info)
-      existing.live = source
-      return
-    }
-    // every field in the literal: an entry per live connection, so one object without a property array added later
-    this.entries.set(id, {id, ip: info.ip, port: info.port, name: info.name, role: info.role, seenMs: this.now(), live: source, registered: false})
-  }
-
-  /**
-   * A WebSocket connection closed. An entry that only existed because of the
-   * connection leaves at once; a registered one stays, last seen when the
-   * connection was last heard from, until the TTL prunes it or a heartbeat
-   * refreshes it.
-   */
-  detachLive(id: string, source: LiveSource): void {
-    const entry = this.entries.get(id)
-    if (entry?.live === source) this.detach(entry)
+  connectionLeft(id: string, lastSeenMs: number): void {
+    const entry = this.registered.get(id)
+    if (entry) entry.seenMs = Math.max(entry.seenMs, lastSeenMs)
   }
 
   /** When an entry was last seen: a heartbeat, or for a live connection its last frame or pong. */
@@ -173,13 +202,14 @@ export class ClientTable {
     return entry.live ? Math.max(entry.seenMs, entry.live.lastSeenMs) : entry.seenMs
   }
 
-  /** Drops every entry not seen within the TTL, except live connections; returns the dropped ones. */
+  /** Drops every registration not seen within the TTL, except live ones; returns the dropped ones. */
   prune(): ClientEntry[] {
     const cutoff = this.now() - this.ttlMs
     const dropped: ClientEntry[] = []
-    for (const entry of this.entries.values()) {
-      if (entry.live || entry.seenMs >= cutoff) continue
-      this.entries.delete(entry.id)
+    for (const entry of this.registered.values()) {
+      if (entry.seenMs >= cutoff || this.live.get(entry.id)) continue
+      this.registered.delete(entry.id)
+      entry.live = undefined
       dropped.push(entry)
     }
     return dropped
@@ -203,7 +233,7 @@ export class ClientTable {
   /** The table as `GET /clients` answers it: `{"<uuid>": {ip, port, connected, name, role[, url]}}`. */
   toJson(): Record<string, EntryJson> {
     const out: Record<string, EntryJson> = {}
-    for (const entry of this.entries.values()) out[entry.id] = this.entryJson(entry)
+    for (const entry of this.entries()) out[entry.id] = this.entryJson(entry)
     return out
   }
 
@@ -218,15 +248,11 @@ export class ClientTable {
     if (entry.url !== undefined) json.url = entry.url
     return json
   }
+}
 
-  private detach(entry: ClientEntry): void {
-    if (!entry.registered) {
-      this.entries.delete(entry.id)
-      return
-    }
-    entry.seenMs = Math.max(entry.seenMs, entry.live?.lastSeenMs ?? 0)
-    entry.live = undefined
-  }
+/** The entry of a live connection that is not a registration, made when asked for. */
+function liveEntry(conn: LiveConnection): ClientEntry {
+  return {id: conn.id, ip: conn.ip, port: conn.port, name: conn.name, role: conn.role, seenMs: conn.lastSeenMs, live: conn, registered: false}
 }
 
 function fields(reg: Registration): Pick<ClientEntry, 'ip' | 'port' | 'name' | 'role' | 'url'> {

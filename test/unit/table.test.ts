@@ -1,13 +1,28 @@
 import {afterEach, describe, expect, it, vi} from 'vitest'
-import {ClientTable, PRUNE_INTERVAL_MS} from '../../src/registry/table.js'
+import {ClientTable, PRUNE_INTERVAL_MS, type LiveConnection, type Role} from '../../src/registry/table.js'
 
 const LINUS = {ip: '192.1.1.1', port: 1234, name: 'linus'}
 
-/** A table on a clock the test moves by hand. */
+type Live = {-readonly [K in keyof LiveConnection]: LiveConnection[K]}
+
+/** A table on a clock the test moves by hand, with live connections the test opens and closes (what a node's server holds). */
 function tableAt(startMs = 1_000_000, ttlMs = 5000) {
   const clock = {ms: startMs}
-  const table = new ClientTable({ttlMs, now: () => clock.ms})
-  return {table, clock}
+  const conns = new Map<string, Live>()
+  const table = new ClientTable({ttlMs, now: () => clock.ms, live: {get: (id) => conns.get(id), all: () => conns.values(), get size() {
+    return conns.size
+  }}})
+  const open = (id: string, fields: {ip: string; port: number; name: string; role: Role}, lastSeenMs = 0): Live => {
+    const conn = {id, ...fields, lastSeenMs}
+    conns.set(id, conn)
+    return conn
+  }
+  /** the connection closes: the server forgets it and the node tells the table */
+  const close = (conn: Live) => {
+    conns.delete(conn.id)
+    table.connectionLeft(conn.id, conn.lastSeenMs)
+  }
+  return {table, clock, open, close, conns}
 }
 
 describe('client table', () => {
@@ -23,9 +38,9 @@ describe('client table', () => {
   })
 
   it('registers under the id asked for, and an entry of that id (a live link, an earlier registration) becomes the registration: one entry', () => {
-    const {table} = tableAt()
+    const {table, open} = tableAt()
     const id = '3b241101-e2bb-4255-8caf-4136c566a962'
-    table.attachLive(id, {ip: '127.0.0.1', port: 9001, name: 'n1', role: 'node'}, {lastSeenMs: 0})
+    open(id, {ip: '127.0.0.1', port: 9001, name: 'n1', role: 'node'})
     expect(table.register({...LINUS, name: 'n1', role: 'node', url: 'ws://127.0.0.1:9001/ws'}, id.toUpperCase())).toBe(id)
     expect(Object.keys(table.toJson())).toEqual([id])
     expect(table.get(id)).toMatchObject({registered: true, url: 'ws://127.0.0.1:9001/ws', live: {lastSeenMs: 0}})
@@ -61,9 +76,8 @@ describe('client table', () => {
   })
 
   it('never prunes a live connection, and shows its last frame or pong as connected', () => {
-    const {table, clock} = tableAt(0)
-    const conn = {lastSeenMs: 0}
-    table.attachLive('c1', {ip: '127.0.0.1', port: 5555, name: 'wscat', role: 'client'}, conn)
+    const {table, clock, open} = tableAt(0)
+    const conn = open('c1', {ip: '127.0.0.1', port: 5555, name: 'wscat', role: 'client'})
     clock.ms = 60_000
     expect(table.prune()).toEqual([])
     conn.lastSeenMs = 59_000
@@ -71,32 +85,35 @@ describe('client table', () => {
   })
 
   it('a live connection leaves at once when it closes', () => {
-    const {table} = tableAt()
-    const conn = {lastSeenMs: 0}
-    table.attachLive('c1', {ip: '127.0.0.1', port: 5555, name: 'wscat', role: 'client'}, conn)
-    table.detachLive('c1', conn)
+    const {table, open, close} = tableAt()
+    const conn = open('c1', {ip: '127.0.0.1', port: 5555, name: 'wscat', role: 'client'})
+    expect(table.size).toBe(1)
+    close(conn)
     expect(table.size).toBe(0)
+    expect(table.get('c1')).toBeUndefined()
   })
 
   it('follows a hello that changes the id of a live connection', () => {
-    const {table} = tableAt()
-    const conn = {lastSeenMs: 0}
-    table.attachLive('server-given', {ip: '127.0.0.1', port: 5555, name: '127.0.0.1:5555', role: 'client'}, conn)
-    table.attachLive('proposed', {ip: '127.0.0.1', port: 9001, name: 'B', role: 'node'}, conn, 'server-given')
+    const {table, open, conns} = tableAt()
+    open('server-given', {ip: '127.0.0.1', port: 5555, name: '127.0.0.1:5555', role: 'client'})
+    // the server settles the id the hello proposed; the node tells the table the old one is gone
+    conns.delete('server-given')
+    open('proposed', {ip: '127.0.0.1', port: 9001, name: 'B', role: 'node'})
+    table.connectionLeft('server-given', 0)
     expect(Object.keys(table.toJson())).toEqual(['proposed'])
     expect(table.get('proposed')).toMatchObject({name: 'B', role: 'node', port: 9001})
   })
 
   it('a registered client that connects becomes live, and falls back to its heartbeats when it disconnects', () => {
-    const {table, clock} = tableAt(0)
+    const {table, clock, open, close} = tableAt(0)
     const id = table.register(LINUS)
-    const conn = {lastSeenMs: 0}
-    table.attachLive(id, {ip: '127.0.0.1', port: 5555, name: 'x', role: 'client'}, conn)
+    const conn = open(id, {ip: '127.0.0.1', port: 5555, name: 'x', role: 'client'})
     expect(table.get(id)).toMatchObject({name: 'linus', live: conn})
+    expect(table.size).toBe(1)
     clock.ms = 10_000
     expect(table.prune()).toEqual([])
     conn.lastSeenMs = 9000
-    table.detachLive(id, conn)
+    close(conn)
     expect(table.get(id)?.live).toBeUndefined()
     expect(table.toJson()[id].connected).toBe(new Date(9000).toISOString())
     clock.ms = 14_001
