@@ -1,4 +1,4 @@
-import {createHash, timingSafeEqual} from 'node:crypto'
+import crypto, {createHash, timingSafeEqual} from 'node:crypto'
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {isConsoleAsset} from './console.js'
 import {METRICS_PATH} from './metrics.js'
@@ -64,9 +64,9 @@ export function tokenMatcher(expected: string): (given: string) => boolean {
   return (given) => timingSafeEqual(sha256(given), digest)
 }
 
-function sha256(text: string): Buffer {
-  return createHash('sha256').update(text).digest()
-}
+/** One-shot `crypto.hash` where Node has it (20.12 and later): about half the cost of a Hash object. */
+const sha256: (text: string) => Buffer =
+  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha256', text, 'buffer') : (text) => createHash('sha256').update(text).digest()
 
 /** Why a request is not authorized, or undefined when it is; `matches` undefined means no token is required. */
 function authFailure(req: IncomingMessage, matches: ((given: string) => boolean) | undefined, allowQuery: boolean): string | undefined {
