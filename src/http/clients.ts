@@ -1,7 +1,6 @@
 import type {IncomingMessage} from 'node:http'
-import {z} from 'zod'
+import type {z} from 'zod'
 import {PeerlinkError} from '../protocol/errors.js'
-import {isUuid} from '../protocol/frame.js'
 import {REVERSE_COMMANDS} from '../protocol/reverse-commands.js'
 import type {ClientTable} from '../registry/table.js'
 import {HttpError, readJson, sendError, sendJson} from './respond.js'
@@ -16,35 +15,13 @@ export interface ClientDirectory {
 
 const EXAMPLE = '{"ip":"192.1.1.1","port":1234,"name":"linus"}'
 
-const RegisterBody = z.object({
-  ip: z.string().trim().min(1).max(255),
-  port: z.number().int().min(0).max(65535),
-  name: z.string().trim().min(1).max(255),
-  role: z.enum(['node', 'client']).optional(),
-  url: z
-    .string()
-    .max(2048)
-    .refine((s) => /^wss?:\/\/[^\s/]+/.test(s) && URL.canParse(s), {message: 'must be a ws:// or wss:// URL'})
-    .optional(),
-  /** the id the registrant wants (a node's own, which its links propose in their hello) */
-  id: z.string().refine(isUuid, {message: 'must be a UUID'}).optional(),
-})
+/** The schemas, loaded with zod on the first body (see bodies.ts). */
+const bodies = () => import('./bodies.js')
 
-const IdBody = z.object({id: z.string().min(1).max(255)})
-
-/** One line naming the field a body got wrong, e.g. `"port": expected number, received string`. */
-export function describeIssues(error: z.ZodError, example: string): string {
-  const issue = error.issues[0]
-  if (issue.path.length === 0) return `body must be a JSON object like ${example}`
-  const field = issue.path.join('.')
-  const reason = issue.message.replace(/^Invalid (input|option): /, '')
-  if (/received undefined$/.test(reason)) return `"${field}" is missing (${reason.replace(/, received undefined$/, '')}); e.g. ${example}`
-  return `"${field}": ${reason}`
-}
-
-async function parseBody<T>(req: IncomingMessage, schema: z.ZodType<T>, example: string): Promise<T> {
-  const parsed = schema.safeParse(await readJson(req))
-  if (!parsed.success) throw new HttpError(400, `bad body: ${describeIssues(parsed.error, example)}`)
+async function parseBody<T>(req: IncomingMessage, schema: (b: Awaited<ReturnType<typeof bodies>>) => z.ZodType<T>, example: string): Promise<T> {
+  const [json, b] = await Promise.all([readJson(req), bodies()])
+  const parsed = schema(b).safeParse(json)
+  if (!parsed.success) throw new HttpError(400, `bad body: ${b.describeIssues(parsed.error, example)}`)
   return parsed.data
 }
 
@@ -59,13 +36,13 @@ export function addClientRoutes(router: Router, dir: ClientDirectory): void {
   router.add('GET', '/clients', (_req, res) => sendJson(res, 200, dir.table.toJson()))
 
   router.add('POST', '/client', async (req, res) => {
-    const {id, ...reg} = await parseBody(req, RegisterBody, EXAMPLE)
+    const {id, ...reg} = await parseBody(req, (b) => b.RegisterBody, EXAMPLE)
     // it creates an entry (or takes over the one with the id asked for): 201 Created (RFC 9110 §15.3.2)
     sendJson(res, 201, {id: dir.table.register(reg, id)})
   })
 
   router.add('PATCH', '/client', async (req, res) => {
-    const {id} = await parseBody(req, IdBody, '{"id":"<uuid>"}')
+    const {id} = await parseBody(req, (b) => b.IdBody, '{"id":"<uuid>"}')
     if (!dir.table.touch(id)) throw new HttpError(404, `no client with id ${id} (never registered, or pruned: register again with POST /client)`)
     sendJson(res, 200, dir.table.toJson())
   })

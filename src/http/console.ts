@@ -4,7 +4,6 @@ import path from 'node:path'
 import type {Duplex} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 import {WebSocket, WebSocketServer} from 'ws'
-import {z} from 'zod'
 import {closeGracefully} from '../client/close.js'
 import {checkAlive} from '../client/liveness.js'
 import {PING_INTERVAL_MS} from '../protocol/defaults.js'
@@ -98,7 +97,6 @@ function asset(file: string): Buffer {
 /** Longer console messages are refused (400); the REPL and clients are the way to send big payloads. */
 export const MAX_SEND_CHARS = 64 * 1024
 
-const SendBody = z.object({text: z.string().min(1).max(MAX_SEND_CHARS)})
 
 /**
  * The console's routes: the page (`GET /`), its files (`GET /console/...`)
@@ -114,7 +112,9 @@ export function addConsoleRoutes(router: Router, source: ConsoleSource): void {
     })
   }
   router.add('POST', '/send', async (req: IncomingMessage, res: ServerResponse) => {
-    const parsed = SendBody.safeParse(await readJson(req))
+    // zod and the schema load with the first body (see bodies.ts)
+    const [json, {sendBody}] = await Promise.all([readJson(req), import('./bodies.js')])
+    const parsed = sendBody(MAX_SEND_CHARS).safeParse(json)
     if (!parsed.success) throw new HttpError(400, `bad body: expected {"text":"<message>"}, 1 to ${MAX_SEND_CHARS} characters`)
     try {
       const queued = source.send(parsed.data.text)

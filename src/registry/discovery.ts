@@ -1,4 +1,5 @@
-import {z} from 'zod'
+import type {z} from 'zod'
+import type {ListSchema} from './list-schema.js'
 import {callJson, request} from '../client/http.js'
 import {httpBase} from '../client/urls.js'
 import type {DialOptions} from '../client/dial.js'
@@ -9,14 +10,7 @@ export const HEARTBEAT_MS = 2000
 /** Leaving the registry at stop must not hold the node up for long. */
 export const LEAVE_TIMEOUT_MS = 1000
 
-/** What discovery needs to know of each registry entry; other fields are ignored. */
-const ListSchema = z.record(
-  z.string(),
-  z.looseObject({
-    role: z.string().optional(),
-    url: z.string().optional(),
-  }),
-)
+/** What discovery needs to know of each registry entry (see list-schema.ts, loaded with zod on the first answer). */
 export type RegistryList = z.infer<typeof ListSchema>
 
 /** The same URL spelled the same way, so `ws://h:1/ws` and `ws://h:1/ws/` compare; undefined when it is no ws(s) URL. */
@@ -189,6 +183,7 @@ export class Discovery {
 
   private async patch(id: string): Promise<RegistryList> {
     const answer = await callJson(`${this.base}/client`, this.opts.client, 'PATCH', {id})
+    const {ListSchema} = await import('./list-schema.js')
     const parsed = ListSchema.safeParse(answer)
     if (!parsed.success) throw new PeerlinkError('BAD_RESPONSE', 'PATCH /client: the answer is not a client list')
     return parsed.data
