@@ -6,16 +6,24 @@ import {describe, expect, it} from 'vitest'
 import {cliEnv, ROOT, RUN} from '../helpers/cli.js'
 import {tempDir} from '../helpers/temp.js'
 
-/** Runs the CLI with a preloaded probe that writes, on exit, every CommonJS module loaded (oclif is CommonJS). */
+/**
+ * Runs the CLI with a preloaded probe that records every module it loads: ES
+ * modules through a resolve hook (the bundle in dist/bundle/ holds oclif), and
+ * CommonJS ones from require's cache on exit (oclif unbundled is CommonJS).
+ */
 function runProbed(args: string[]): {code: number | null; stdout: string; loaded: string[]} {
-  const probe = path.join(tempDir('peerlink-probe-'), 'probe.cjs')
-  writeFileSync(probe, "process.on('exit', () => process.stderr.write('\\nLOADED ' + JSON.stringify(Object.keys(require.cache))))\n")
-  const r = spawnSync(process.execPath, ['--require', probe, RUN, ...args], {encoding: 'utf8', env: cliEnv()})
-  const marker = r.stderr.lastIndexOf('\nLOADED ')
-  return {code: r.status, stdout: r.stdout, loaded: JSON.parse(r.stderr.slice(marker + '\nLOADED '.length)) as string[]}
+  const dir = tempDir('peerlink-probe-')
+  const log = path.join(dir, 'loaded.txt')
+  writeFileSync(log, '')
+  writeFileSync(path.join(dir, 'hooks.mjs'), `import {appendFileSync} from 'node:fs'\nexport async function resolve(spec, context, next) {\n  const r = await next(spec, context)\n  appendFileSync(${JSON.stringify(log)}, r.url + '\\n')\n  return r\n}\n`)
+  writeFileSync(path.join(dir, 'probe.mjs'), "import {register} from 'node:module'\nregister(new URL('./hooks.mjs', import.meta.url))\n")
+  writeFileSync(path.join(dir, 'probe.cjs'), "process.on('exit', () => require('node:fs').appendFileSync(" + JSON.stringify(log) + ", Object.keys(require.cache).join('\\n') + '\\n'))\n")
+  const r = spawnSync(process.execPath, ['--require', path.join(dir, 'probe.cjs'), '--import', path.join(dir, 'probe.mjs'), RUN, ...args], {encoding: 'utf8', env: cliEnv()})
+  return {code: r.status, stdout: r.stdout, loaded: readFileSync(log, 'utf8').split('\n').filter((l) => l !== '')}
 }
 
-const isOclif = (m: string) => m.includes(`${path.sep}@oclif${path.sep}`)
+/** oclif, unbundled or as the bundle's entry that holds its `execute` */
+const isOclif = (m: string) => m.includes(`${path.sep}@oclif${path.sep}`) || m.endsWith('/dist/bundle/main.js')
 
 describe('start-up', () => {
   it('answers --version as oclif would, without loading oclif (a script pays for start-up on every run)', () => {

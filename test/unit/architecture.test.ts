@@ -1,4 +1,4 @@
-import {readdirSync, readFileSync} from 'node:fs'
+import {existsSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 import {describe, expect, it} from 'vitest'
@@ -166,5 +166,31 @@ describe('the import rules of docs/architecture.md', () => {
     for (const command of ['echo', 'clients', 'time']) expect(packagesLoadedBy(command).has('ws'), command).toBe(false)
     // the check itself sees packages
     expect(packagesLoadedBy('send').has('ws')).toBe(true)
+  })
+
+  it('the bundle the CLI runs keeps it so: a client command loads no chunk holding the node or its server, and start loads zod only with a request body', () => {
+    const metaFile = path.join(SRC, '..', 'dist', 'bundle', 'meta.json')
+    expect(existsSync(metaFile), 'dist/bundle/meta.json is missing: run npm run build').toBe(true)
+    const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as {outputs: Record<string, {imports: Array<{path: string; kind: string}>; inputs: Record<string, unknown>}>}
+    /** the modules in `entry`'s output and in every chunk it imports statically (what loading the command loads) */
+    const modulesLoadedBy = (entry: string): string[] => {
+      const seen = new Set<string>()
+      const stack = [`dist/bundle/${entry}.js`]
+      while (stack.length > 0) {
+        const out = stack.pop() as string
+        if (seen.has(out)) continue
+        seen.add(out)
+        for (const i of meta.outputs[out]?.imports ?? []) if (i.kind === 'import-statement' && i.path.startsWith('dist/bundle/')) stack.push(i.path)
+      }
+      return [...seen].flatMap((out) => Object.keys(meta.outputs[out].inputs))
+    }
+    for (const command of ['send', 'connect', 'echo', 'clients', 'time']) {
+      const loaded = modulesLoadedBy(command)
+      expect(loaded, command).toContain(`dist/commands/${command}.js`)
+      expect(loaded.filter((m) => m === 'dist/node/node.js' || m === 'dist/node/server.js'), command).toEqual([])
+    }
+    const start = modulesLoadedBy('start')
+    expect(start).toContain('dist/node/server.js')
+    expect(start.filter((m) => m.includes('node_modules/zod/')), 'start').toEqual([])
   })
 })
