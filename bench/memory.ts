@@ -5,7 +5,9 @@
  *
  * - idle: RSS per idle connection: the relay's RSS before and after N
  *   connections were opened (from this process, over 127.0.0.1–100) and left
- *   idle for a few seconds;
+ *   idle for a few seconds, divided by N; and the marginal cost, the RSS
+ *   added by the second N/2 (the first ones also pay, once, for the heap
+ *   growing from its start-up size, which a smaller start-up makes larger);
  * - load: `peerlink load` with C clients over a ramp at each ack delay
  *   against a fresh relay: the relay's peak RSS (VmHWM) and its CPU
  *   (user+system from /proc, from just before the load to its end) per
@@ -51,7 +53,14 @@ const MB = 2 ** 20
 interface Idle {
   baseline_mb: number
   loaded_mb: number
+  /** (RSS with N open - RSS before) / N: what the issue's table measures */
   per_connection_bytes: number
+  /**
+   * (RSS with N open - RSS with N/2 open) / (N/2): the cost of each further
+   * connection, without what the first ones cost once (the heap growing
+   * from its start-up size to a working size)
+   */
+  marginal_bytes: number
 }
 
 async function idle(relay: Relay): Promise<Idle> {
@@ -59,11 +68,20 @@ async function idle(relay: Relay): Promise<Idle> {
   try {
     await sleep(SETTLE_MS)
     const before = rssBytes(server.pid)
-    const sockets = await openAll(server.url, IDLE)
+    const half = Math.floor(IDLE / 2)
+    const sockets = await openAll(server.url, half)
+    await sleep(SETTLE_MS)
+    const mid = rssBytes(server.pid)
+    sockets.push(...(await openAll(server.url, IDLE - half)))
     await sleep(SETTLE_MS)
     const after = rssBytes(server.pid)
     await closeAll(sockets)
-    return {baseline_mb: Math.round(before / MB), loaded_mb: Math.round(after / MB), per_connection_bytes: Math.round((after - before) / IDLE)}
+    return {
+      baseline_mb: Math.round(before / MB),
+      loaded_mb: Math.round(after / MB),
+      per_connection_bytes: Math.round((after - before) / IDLE),
+      marginal_bytes: Math.round((after - mid) / (IDLE - half)),
+    }
   } finally {
     await server.stop()
   }
@@ -123,7 +141,7 @@ async function main(): Promise<void> {
       const round: Partial<Record<Relay, Idle>> = {}
       for (const relay of order) {
         round[relay] = await idle(relay)
-        console.error(`round ${r + 1}/${ROUNDS} idle: ${LABEL[relay]}: ${round[relay]?.baseline_mb} -> ${round[relay]?.loaded_mb} MB with ${IDLE} connections, ${((round[relay]?.per_connection_bytes ?? 0) / 1024).toFixed(2)} KB each`)
+        console.error(`round ${r + 1}/${ROUNDS} idle: ${LABEL[relay]}: ${round[relay]?.baseline_mb} -> ${round[relay]?.loaded_mb} MB with ${IDLE} connections, ${((round[relay]?.per_connection_bytes ?? 0) / 1024).toFixed(2)} KB each, ${((round[relay]?.marginal_bytes ?? 0) / 1024).toFixed(2)} KB each of the second half`)
       }
       idleRounds.push(round)
     }
@@ -155,7 +173,7 @@ async function main(): Promise<void> {
   const idleSummary = Object.fromEntries(
     RELAYS.map((relay) => {
       const rs = idleRounds.map((r) => r[relay]).filter((x): x is Idle => x !== undefined)
-      return [relay, {per_connection_bytes: med(rs.map((x) => x.per_connection_bytes)), baseline_mb: med(rs.map((x) => x.baseline_mb)), loaded_mb: med(rs.map((x) => x.loaded_mb))}]
+      return [relay, {per_connection_bytes: med(rs.map((x) => x.per_connection_bytes)), marginal_bytes: med(rs.map((x) => x.marginal_bytes)), baseline_mb: med(rs.map((x) => x.baseline_mb)), loaded_mb: med(rs.map((x) => x.loaded_mb))}]
     }),
   )
   const loadSummary = DELAYS.map((delay) => ({
@@ -187,8 +205,9 @@ async function main(): Promise<void> {
   const rows: Array<Array<string | number>> = []
   if (PARTS.includes('idle')) {
     for (const relay of RELAYS) {
-      const s = idleSummary[relay] as {per_connection_bytes: number | null}
+      const s = idleSummary[relay] as {per_connection_bytes: number | null; marginal_bytes: number | null}
       rows.push([`RSS per idle connection at ${IDLE}`, LABEL[relay], s.per_connection_bytes === null ? '-' : `${(s.per_connection_bytes / 1024).toFixed(2)} KB`, relay === 'reference' ? '' : '<= 6 KB'])
+      rows.push([`  of the second ${IDLE - Math.floor(IDLE / 2)} (marginal)`, LABEL[relay], s.marginal_bytes === null ? '-' : `${(s.marginal_bytes / 1024).toFixed(2)} KB`, ''])
     }
   }
   if (PARTS.includes('load')) {
