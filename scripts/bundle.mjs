@@ -34,7 +34,10 @@ const result = await build({
   // native addons and optional packages stay where npm put them; typescript
   // is what oclif looks for only when run from sources (bin/dev.js)
   external: ['better-sqlite3', 'bufferutil', 'utf-8-validate', 'typescript'],
-  // CommonJS packages inside an ES module bundle still call require() and read __dirname
+  // CommonJS packages inside an ES module bundle still call require() and read
+  // __dirname. esbuild does not see these names, so a bundled module that
+  // declares its own top-level __dirname would clash with them at load time:
+  // every command's start-up in the tests would fail at once, not quietly.
   banner: {
     js: [
       "import {createRequire as __peerlinkRequire} from 'node:module'",
