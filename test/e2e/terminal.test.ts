@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {describe, expect, it} from 'vitest'
+import {afterEach, describe, expect, it} from 'vitest'
 import {cliEnv, freePort, RUN, startNode, trackProcesses} from '../helpers/cli.js'
 import {renderScreen} from '../helpers/screen.js'
 import {waitUntil} from '../helpers/ws.js'
@@ -14,17 +14,34 @@ function inTerminal(args: string[]) {
   delete env.NO_COLOR
   const proc = spawn('script', ['-q', '-e', '-c', command, '/dev/null'], {env, stdio: 'pipe'})
   let raw = ''
+  let errors = ''
   proc.stdout.on('data', (d: Buffer) => (raw += d.toString()))
+  // what script itself says (it cannot open a terminal, say): shown when a wait times out
+  proc.stderr.on('data', (d: Buffer) => (errors += d.toString()))
   const exited = new Promise<number>((resolve) => proc.on('close', (code) => resolve(code ?? 1)))
+  terminals.push(proc)
   return {
     proc,
     exited,
     raw: () => raw,
     screen: () => renderScreen(raw),
     type: (keys: string) => proc.stdin.write(keys),
-    waitForScreen: (re: RegExp, what = String(re)) => waitUntil(() => renderScreen(raw).some((l) => re.test(l)), 15_000, `${what} on screen:\n${renderScreen(raw).join('\n')}`),
+    waitForScreen: (re: RegExp, what = String(re)) => waitUntil(() => renderScreen(raw).some((l) => re.test(l)), 15_000, `${what} on screen:\n${renderScreen(raw).join('\n')}${errors && `\n--- script's stderr:\n${errors}`}`),
+    /** waits until the screen as a whole satisfies `ok` (a terminal may get a line and its redraw in separate writes) */
+    waitForState: (ok: (screen: string[]) => boolean, what: string) => waitUntil(() => ok(renderScreen(raw)), 15_000, `${what}; the screen:\n${renderScreen(raw).join('\n')}`),
   }
 }
+
+/** every terminal a test opened; one a failed test left running is killed after it (with the node in it) */
+const terminals: ReturnType<typeof spawn>[] = []
+afterEach(async () => {
+  for (const proc of terminals.splice(0)) {
+    if (proc.exitCode !== null || proc.signalCode !== null) continue
+    const closed = new Promise((resolve) => proc.once('close', resolve))
+    proc.kill('SIGKILL')
+    await closed
+  }
+})
 
 // one user: the terminal node and its peers share a config folder, hence the token file
 const shared = cliEnv()
@@ -42,9 +59,11 @@ describe('the REPL in a real terminal', () => {
     await term.waitForScreen(/^A> 1 hel$/)
     await b.waitForOutput(/"event":"peer_connected","peer":"A"/)
     b.proc.stdin.write('1 incoming from B\n')
-    await term.waitForScreen(/\d\d:\d\d:\d\d A B: incoming from B$/)
+    // the message line, and below it the prompt with the typing, redrawn (it may come in a write of its own)
+    await term.waitForState((screen) => screen.some((l) => /\d\d:\d\d:\d\d A B: incoming from B$/.test(l)) && screen.at(-1) === 'A> 1 hel', 'the message above the prompt and the typing')
     const screen = term.screen()
     expect(screen.at(-1)).toBe('A> 1 hel') // the prompt and the typing survived, below the message
+    expect(screen.findIndex((l) => /A B: incoming from B$/.test(l))).toBeLessThan(screen.length - 1)
 
     term.type('lo\r')
     await term.waitForScreen(/✓ B acknowledged: hello \(\d+ ms\)/)
