@@ -97,7 +97,6 @@ function asset(file: string): Buffer {
 /** Longer console messages are refused (400); the REPL and clients are the way to send big payloads. */
 export const MAX_SEND_CHARS = 64 * 1024
 
-
 /**
  * The console's routes: the page (`GET /`), its files (`GET /console/...`)
  * and its one action besides the existing routes, `POST /send {"text"}`,

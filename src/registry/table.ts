@@ -114,11 +114,8 @@ export class ClientTable {
   get(id: string): ClientEntry | undefined {
     const entry = this.registered.get(id)
     const conn = this.live.get(id)
-    if (entry) {
-      // a registration with its connection open: the registration's fields, live
-      entry.live = conn
-      return entry
-    }
+    // a registration with its connection open: the registration's fields, live
+    if (entry) return conn ? {...entry, live: conn} : entry
     return conn && liveEntry(conn)
   }
 
@@ -165,7 +162,7 @@ export class ClientTable {
       Object.assign(existing, fields(reg), {seenMs: this.now()})
       return id
     }
-    this.registered.set(id, {id, ...fields(reg), seenMs: this.now(), live: undefined, registered: true})
+    this.registered.set(id, {id, ...fields(reg), seenMs: this.now(), registered: true})
     return id
   }
 
@@ -209,7 +206,6 @@ export class ClientTable {
     for (const entry of this.registered.values()) {
       if (entry.seenMs >= cutoff || this.live.get(entry.id)) continue
       this.registered.delete(entry.id)
-      entry.live = undefined
       dropped.push(entry)
     }
     return dropped
