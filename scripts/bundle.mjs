@@ -9,7 +9,7 @@
 // dist/http/ or dist/load/, so paths our code builds from import.meta.url
 // (the console's ../web, the load pool's ./worker.js) mean the same there.
 import {build} from 'esbuild'
-import {readdirSync, writeFileSync} from 'node:fs'
+import {readdirSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -22,6 +22,9 @@ const entryPoints = {
   ...Object.fromEntries(commands.map((f) => [path.basename(f, '.js'), path.join(dist, 'commands', f)])),
 }
 
+// from scratch: a chunk of an earlier build is dead weight, and a command file
+// of an earlier build (a command since renamed) would still be found as a command
+rmSync(path.join(dist, 'bundle'), {recursive: true, force: true})
 const result = await build({
   absWorkingDir: root,
   entryPoints,
