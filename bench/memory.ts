@@ -28,6 +28,8 @@ import {closeAll, openAll} from './roundtrips.js'
 import {slowReader, type SlowReaderRun} from './slow-reader.js'
 
 const IDLE = Number(arg('idle', '10000'))
+/** the idle connections opened after the first half, whose RSS is the marginal figure */
+const IDLE_SECOND_HALF = IDLE - Math.floor(IDLE / 2)
 const CLIENTS = Number(arg('clients', '100000'))
 const RAMP = arg('ramp', '60s')
 const DELAYS = arg('delays', '0,0..1000ms').split(',')
@@ -68,11 +70,10 @@ async function idle(relay: Relay): Promise<Idle> {
   try {
     await sleep(SETTLE_MS)
     const before = rssBytes(server.pid)
-    const half = Math.floor(IDLE / 2)
-    const sockets = await openAll(server.url, half)
+    const sockets = await openAll(server.url, IDLE - IDLE_SECOND_HALF)
     await sleep(SETTLE_MS)
     const mid = rssBytes(server.pid)
-    sockets.push(...(await openAll(server.url, IDLE - half)))
+    sockets.push(...(await openAll(server.url, IDLE_SECOND_HALF)))
     await sleep(SETTLE_MS)
     const after = rssBytes(server.pid)
     await closeAll(sockets)
@@ -80,7 +81,7 @@ async function idle(relay: Relay): Promise<Idle> {
       baseline_mb: Math.round(before / MB),
       loaded_mb: Math.round(after / MB),
       per_connection_bytes: Math.round((after - before) / IDLE),
-      marginal_bytes: Math.round((after - mid) / (IDLE - half)),
+      marginal_bytes: Math.round((after - mid) / IDLE_SECOND_HALF),
     }
   } finally {
     await server.stop()
@@ -207,7 +208,7 @@ async function main(): Promise<void> {
     for (const relay of RELAYS) {
       const s = idleSummary[relay] as {per_connection_bytes: number | null; marginal_bytes: number | null}
       rows.push([`RSS per idle connection at ${IDLE}`, LABEL[relay], s.per_connection_bytes === null ? '-' : `${(s.per_connection_bytes / 1024).toFixed(2)} KB`, relay === 'reference' ? '' : '<= 6 KB'])
-      rows.push([`  of the second ${IDLE - Math.floor(IDLE / 2)} (marginal)`, LABEL[relay], s.marginal_bytes === null ? '-' : `${(s.marginal_bytes / 1024).toFixed(2)} KB`, ''])
+      rows.push([`  of the second ${IDLE_SECOND_HALF} (marginal)`, LABEL[relay], s.marginal_bytes === null ? '-' : `${(s.marginal_bytes / 1024).toFixed(2)} KB`, ''])
     }
   }
   if (PARTS.includes('load')) {
