@@ -4,7 +4,7 @@ import {cliEnv, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {parsePrometheus, sampleValue, type Family} from '../helpers/prom.js'
 import {AckingClient} from '../helpers/relay.js'
-import {TestClient} from '../helpers/ws.js'
+import {openClients, TestClient} from '../helpers/ws.js'
 
 const token = randomBytes(16).toString('hex')
 const env = cliEnv({PEERLINK_TOKEN: token})
@@ -53,6 +53,21 @@ describe('GET /metrics', () => {
     // only /metrics became public
     expect((await call(open.port, 'GET', '/stats')).status).toBe(401)
     expect((await call(open.port, 'GET', '/clients')).status).toBe(401)
+  })
+
+  it('keeps the young generation at its start-up size while connections open by the hundred; NODE_OPTIONS with a semi-space setting wins', async () => {
+    const MiB = 2 ** 20
+    /** the young generation's size (both semi-spaces) after 600 connections opened and closed */
+    const youngAfterBurst = async (extra: Record<string, string>) => {
+      const n = track(await startNode(['relay', '--port', '0', '--no-repl', '--ephemeral'], {...env, ...extra}))
+      const clients = await openClients(n.url, 600, {headers: bearer(token)})
+      await Promise.all(clients.map((c) => c.close()))
+      return sampleValue(await scrape(n.port), 'nodejs_heap_space_size_total_bytes', {space: 'new'})
+    }
+    // src/cli/heap.ts: 1 MiB semi-spaces from the start
+    expect(await youngAfterBurst({})).toBeLessThanOrEqual(2 * MiB)
+    // the operator's own setting is left alone, and V8 grows the young generation under the same burst
+    expect(await youngAfterBurst({NODE_OPTIONS: '--max-semi-space-size=16'})).toBeGreaterThan(2 * MiB)
   })
 
   it('has every metric of the issue and the process metrics, and the counters move with traffic', async () => {
