@@ -10,8 +10,8 @@ import v8 from 'node:v8'
  * seldom gives it back. A relay's bursts (connections opening by the
  * thousand, a load test's ramp) drive it to that maximum, about 32 MB of RSS
  * that an idle node then keeps. Kept at 1 MiB: 10 000 idle connections add
- * about 49 MB to a node's RSS instead of 74 MB, and a 100 000-client load test
- * peaks near 115 MB instead of 150 MB (bench:memory). The price is more
+ * about 49 MB to a node's RSS instead of 73 MB, and a 100 000-client load test
+ * peaks at about 112 MB instead of 142-151 MB (bench:memory). The price is more
  * frequent scavenges under heavy traffic: 5 to 13 % more CPU per round trip
  * at 20 000 round trips a second in our runs (bench:throughput), while the
  * saturated rate did not change.
