@@ -1,6 +1,5 @@
-import {spawn} from 'node:child_process'
 import {describe, expect, it} from 'vitest'
-import {cliEnv, RUN} from '../helpers/cli.js'
+import {cliEnv, spawnCli} from '../helpers/cli.js'
 import {call} from '../helpers/http.js'
 import {RawSocket} from '../helpers/raw.js'
 import {TestClient} from '../helpers/ws.js'
@@ -11,40 +10,10 @@ const LIMIT = 150
 describe('a node at its open-file limit', () => {
   it('keeps serving its connections, refuses new ones with 503 and a clear line, answers /healthz and /stats, and does not crash', async () => {
     // ulimit in a shell rather than prlimit: POSIX sh has it everywhere
-    const proc = spawn('/bin/sh', ['-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`, process.execPath, RUN, 'start', 'relay', '--port', '0', '--no-repl', '--json'], {
-      env: cliEnv({PEERLINK_TOKEN: TOKEN}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let out = ''
-    proc.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    proc.stderr.on('data', (d: Buffer) => (out += d.toString()))
-    const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)))
-    // the node's lines come through a pipe, its answers through sockets: a line
-    // written before an answer may still be on its way when the answer is read
-    const lineInOutput = (re: RegExp) =>
-      new Promise<void>((resolve, reject) => {
-        const check = () => {
-          if (!re.test(out)) return
-          clearTimeout(t)
-          proc.stdout.off('data', check)
-          resolve()
-        }
-        const t = setTimeout(() => reject(new Error(`no line matching ${re} in:\n${out}`)), 20_000)
-        proc.stdout.on('data', check)
-        check()
-      })
+    const node = spawnCli(['start', 'relay', '--port', '0', '--no-repl', '--json'], cliEnv({PEERLINK_TOKEN: TOKEN}), ['/bin/sh', '-c', `ulimit -n ${LIMIT} && exec "$0" "$@"`])
     const clients: TestClient[] = []
     try {
-      const url = await new Promise<string>((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`no listening event:\n${out}`)), 20_000)
-        proc.stdout.on('data', () => {
-          const m = /"event":"listening","url":"([^"]+)"/.exec(out)
-          if (m) {
-            clearTimeout(t)
-            resolve(m[1])
-          }
-        })
-      })
+      const [, url] = await node.waitForOutput(/"event":"listening","url":"([^"]+)"/)
       const opts = {headers: {authorization: `Bearer ${TOKEN}`}}
       const attempts = await Promise.all(
         Array.from({length: LIMIT + 50}, async () => {
@@ -61,7 +30,7 @@ describe('a node at its open-file limit', () => {
       const open = attempts.filter((c): c is TestClient => c !== undefined)
       expect(open.length).toBeGreaterThan(0)
       expect(open.length).toBeLessThan(LIMIT + 50)
-      await lineInOutput(/"event":"error","msg":"[^"]*limit reached[^"]*the open ones are still served/)
+      await node.waitForOutput(/"event":"error","msg":"[^"]*limit reached[^"]*the open ones are still served/)
 
       // Full of WebSockets, the node still has descriptors in reserve: a new
       // upgrade gets 503 with Retry-After (not a reset), and the HTTP routes answer.
@@ -70,7 +39,8 @@ describe('a node at its open-file limit', () => {
       expect(refused.status).toBe(503)
       expect(refused.response).toMatch(/^retry-after: \d+$/im)
       refused.destroy()
-      await lineInOutput(/"event":"error","msg":"WebSocket connection limit reached[^"]*new upgrades get 503/)
+      // the line is written before the 503 is sent, but through a pipe: it may arrive after the answer
+      await node.waitForOutput(/"event":"error","msg":"WebSocket connection limit reached[^"]*new upgrades get 503/)
       expect((await call(port, 'GET', '/healthz')).status).toBe(200)
       const stats = await call(port, 'GET', '/stats', opts)
       expect(stats.status).toBe(200)
@@ -86,11 +56,11 @@ describe('a node at its open-file limit', () => {
       const again = new TestClient(url, opts)
       clients.push(again)
       await again.open()
-      expect(proc.exitCode).toBeNull()
+      expect(node.proc.exitCode).toBeNull()
     } finally {
       await Promise.all(clients.map((c) => c.close()))
-      proc.kill('SIGKILL')
-      await exited
+      node.kill()
+      await node.exited
     }
   })
 })
