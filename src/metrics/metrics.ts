@@ -1,5 +1,5 @@
 import type {Server, Socket} from 'node:net'
-import {collectDefaultMetrics, Counter, Gauge, Histogram, Registry} from 'prom-client'
+import type {Histogram, Registry} from 'prom-client'
 import type {NodeEvent} from '../node/events.js'
 
 /** The node's figures the gauges read at scrape time (what `GET /stats` answers), and the relay's count. */
@@ -14,100 +14,64 @@ export interface GaugeSource {
 
 /** The kinds of `error` event a node reports; an error without a kind counts as `other`. */
 export const ERROR_KINDS = ['bad_frame', 'remote', 'accept', 'registry', 'too_slow', 'other'] as const
+type ErrorKind = (typeof ERROR_KINDS)[number]
 
 /** Closed sockets are swept out of the byte count's set once it holds at least this many (see watchSockets). */
 const SWEEP_MIN = 1024
 
+/** The Prometheus text format's content type, what prom-client's registry says too. */
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8'
+
 /** Upper bounds of the ack latency buckets, in seconds: 1 ms to 30 s (the ack timeout is 5 s by default). */
 export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+
+/**
+ * Ack latencies kept before prom-client is loaded: past this many the node
+ * loads it (as a scrape would) and hands them on, so that what waits stays small.
+ */
+export const PENDING_LATENCIES_MAX = 1024
+
+/** What prom-client's parts are once loaded: the registry and the two metrics fed between scrapes. */
+interface Loaded {
+  registry: Registry
+  ackLatency: Histogram
+}
 
 /**
  * A node's Prometheus registry: gauges read from its stats at scrape time,
  * counters fed by its events, bytes in and out of its sockets, and the
  * default process metrics (`process_*`, `nodejs_*`, from the first scrape on).
  *
- * Counting is a plain `n++` per event (prom-client's `inc()` hashes labels
- * and allocates a result), handed to prom-client as the difference when
- * scraped. Relayed messages are not counted from events at all: the relay
- * keeps that count (`source.relayedTotal`), so that a node whose events
- * nobody renders reports no event per message (docs/architecture.md, seam 3).
+ * prom-client is loaded on the first scrape, not when the node starts: it
+ * and what it pulls in hold about 2.7 MB of a node's memory, which a node
+ * nobody scrapes (a test, a script, a relay under load) need not pay. Until
+ * then, and after, counting is a plain `n++` per event (prom-client's
+ * `inc()` hashes labels and allocates a result), handed to prom-client as
+ * the difference when scraped. Only the ack latencies are observations:
+ * they wait in a short list until prom-client is there (see
+ * {@link PENDING_LATENCIES_MAX}). Relayed messages are not counted from
+ * events at all: the relay keeps that count (`source.relayedTotal`), so that
+ * a node whose events nobody renders reports no event per message
+ * (docs/architecture.md, seam 3).
  */
 export class NodeMetrics {
-  readonly registry = new Registry()
-
   private received = 0
   private sent = 0
   private resent = 0
   private acked = 0
   private failed = 0
-  private readonly errors: Counter<'kind'>
-  private readonly ackLatency: Histogram
+  private readonly errors = zeroPerKind()
+  /** ack latencies (seconds) observed while prom-client is not loaded yet */
+  private pendingLatencies: number[] = []
   /** sockets open now (and some closed since the last sweep), and the bytes of those swept */
   private readonly sockets = new Set<Socket>()
   private closedBytesIn = 0
   private closedBytesOut = 0
   private sweepAt = SWEEP_MIN
-  /** the process metrics are registered on the first scrape (see {@link metrics}) */
-  private processMetrics = false
+  private loading: Promise<Loaded> | undefined
+  private loaded: Loaded | undefined
 
-  constructor(source: GaugeSource) {
-    const registers = [this.registry]
-    const gauge = (name: string, help: string, read: () => number) =>
-      new Gauge({
-        name,
-        help,
-        registers,
-        collect() {
-          this.set(read())
-        },
-      })
-    gauge('peerlink_connections', 'open WebSocket connections to /ws (clients and peer links)', () => source.stats().connections)
-    gauge('peerlink_peers_up', "this node's outbound peer links that are up", () => source.stats().peers)
-    gauge('peerlink_relay_pending', 'relayed messages waiting for their ok', () => source.stats().pending)
-    gauge('peerlink_outbox', "this node's own messages not yet acknowledged by every peer", () => source.stats().outbox)
-    gauge('peerlink_clients', 'entries in the client table (registrations and live connections)', () => source.stats().clients)
-    new Gauge({
-      name: 'peerlink_node_info',
-      help: 'always 1; the node name as a label',
-      labelNames: ['name'],
-      registers,
-      collect() {
-        this.reset()
-        this.set({name: source.stats().name}, 1)
-      },
-    })
-
-    const counter = (name: string, help: string, read: () => number) => {
-      let exported = 0
-      return new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const n = read()
-          if (n > exported) this.inc(n - exported)
-          exported = n
-        },
-      })
-    }
-    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => source.relayedTotal)
-    counter('peerlink_messages_received_total', 'messages delivered to this node by its peers (resends included)', () => this.received)
-    counter('peerlink_messages_sent_total', "this node's own messages put on a peer link (resends included)", () => this.sent)
-    counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
-    counter('peerlink_messages_acked_total', "this node's own messages acknowledged by a peer", () => this.acked)
-    counter('peerlink_messages_failed_total', "this node's own messages given up unacknowledged", () => this.failed)
-    counter('peerlink_received_bytes_total', "bytes read from connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().in)
-    counter('peerlink_sent_bytes_total', "bytes written to connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().out)
-
-    this.errors = new Counter({name: 'peerlink_errors_total', help: 'error events by kind', labelNames: ['kind'], registers})
-    for (const kind of ERROR_KINDS) this.errors.inc({kind}, 0)
-    this.ackLatency = new Histogram({
-      name: 'peerlink_ack_latency_seconds',
-      help: "time from first sending an own message to its acknowledgement",
-      buckets: ACK_LATENCY_BUCKETS_S,
-      registers,
-    })
-  }
+  constructor(private readonly source: GaugeSource) {}
 
   /** Counts one node event (`message_relayed` is counted by the relay: see the class comment). */
   event(ev: NodeEvent): void {
@@ -121,13 +85,13 @@ export class NodeMetrics {
         return
       case 'message_acked':
         this.acked++
-        this.ackLatency.observe(ev.rtt_ms / 1000)
+        this.observeLatency(ev.rtt_ms / 1000)
         return
       case 'message_failed':
         this.failed++
         return
       case 'error':
-        this.errors.inc({kind: ev.kind ?? 'other'})
+        this.errors[ev.kind ?? 'other']++
         return
       default:
     }
@@ -148,23 +112,115 @@ export class NodeMetrics {
   }
 
   /**
-   * The Prometheus text exposition of every metric. The process metrics
-   * (`process_*`, `nodejs_*`) are registered on the first scrape: their
-   * event-loop monitor samples every 10 ms, about 8 ms of CPU a second in a
-   * node nobody scrapes (and a test or a script starts many such nodes).
-   * Those that count (GC time, say) count from then; the node's own
-   * counters count from its start.
+   * The Prometheus text exposition of every metric, prom-client loaded
+   * first if it is not yet. The process metrics (`process_*`, `nodejs_*`)
+   * are registered then too: their event-loop monitor samples every 10 ms,
+   * about 8 ms of CPU a second in a node nobody scrapes (and a test or a
+   * script starts many such nodes). Those that count (GC time, say) count
+   * from the first scrape; the node's own counters count from its start.
    */
-  metrics(): Promise<string> {
-    if (!this.processMetrics) {
-      this.processMetrics = true
-      collectDefaultMetrics({register: this.registry})
-    }
-    return this.registry.metrics()
+  async metrics(): Promise<string> {
+    return (await this.load()).registry.metrics()
   }
 
+  /** The exposition's content type (prom-client's, once loaded; the same text format before). */
   get contentType(): string {
-    return this.registry.contentType
+    return this.loaded?.registry.contentType ?? PROMETHEUS_TEXT
+  }
+
+  private observeLatency(seconds: number): void {
+    if (this.loaded) return this.loaded.ackLatency.observe(seconds)
+    this.pendingLatencies.push(seconds)
+    if (this.pendingLatencies.length >= PENDING_LATENCIES_MAX) void this.load()
+  }
+
+  private load(): Promise<Loaded> {
+    // a CommonJS package: its exports are the default export, in Node and in the bundle alike
+    this.loading ??= import('prom-client').then(({default: prom}) => {
+      const loaded = this.build(prom)
+      for (const s of this.pendingLatencies) loaded.ackLatency.observe(s)
+      this.pendingLatencies = []
+      this.loaded = loaded
+      return loaded
+    })
+    return this.loading
+  }
+
+  private build(prom: typeof import('prom-client')): Loaded {
+    const registry = new prom.Registry()
+    const registers = [registry]
+    const source = this.source
+    const gauge = (name: string, help: string, read: () => number) =>
+      new prom.Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read())
+        },
+      })
+    gauge('peerlink_connections', 'open WebSocket connections to /ws (clients and peer links)', () => source.stats().connections)
+    gauge('peerlink_peers_up', "this node's outbound peer links that are up", () => source.stats().peers)
+    gauge('peerlink_relay_pending', 'relayed messages waiting for their ok', () => source.stats().pending)
+    gauge('peerlink_outbox', "this node's own messages not yet acknowledged by every peer", () => source.stats().outbox)
+    gauge('peerlink_clients', 'entries in the client table (registrations and live connections)', () => source.stats().clients)
+    new prom.Gauge({
+      name: 'peerlink_node_info',
+      help: 'always 1; the node name as a label',
+      labelNames: ['name'],
+      registers,
+      collect() {
+        this.reset()
+        this.set({name: source.stats().name}, 1)
+      },
+    })
+
+    /** a counter prom-client takes from `read()` at each scrape, as the difference since the last one */
+    const counter = (name: string, help: string, read: () => number) => {
+      let exported = 0
+      new prom.Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const n = read()
+          if (n > exported) this.inc(n - exported)
+          exported = n
+        },
+      })
+    }
+    counter('peerlink_messages_relayed_total', 'client messages handed to a receiver (re-forwards included)', () => source.relayedTotal)
+    counter('peerlink_messages_received_total', 'messages delivered to this node by its peers (resends included)', () => this.received)
+    counter('peerlink_messages_sent_total', "this node's own messages put on a peer link (resends included)", () => this.sent)
+    counter('peerlink_messages_resent_total', "this node's own messages sent again after a timeout or reconnect", () => this.resent)
+    counter('peerlink_messages_acked_total', "this node's own messages acknowledged by a peer", () => this.acked)
+    counter('peerlink_messages_failed_total', "this node's own messages given up unacknowledged", () => this.failed)
+    counter('peerlink_received_bytes_total', "bytes read from connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().in)
+    counter('peerlink_sent_bytes_total', "bytes written to connections to the node's port (HTTP, WebSocket; TLS included)", () => this.bytes().out)
+
+    const counts = this.errors
+    const exported = zeroPerKind()
+    const errors = new prom.Counter({
+      name: 'peerlink_errors_total',
+      help: 'error events by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const kind of ERROR_KINDS) {
+          if (counts[kind] > exported[kind]) this.inc({kind}, counts[kind] - exported[kind])
+          exported[kind] = counts[kind]
+        }
+      },
+    })
+    for (const kind of ERROR_KINDS) errors.inc({kind}, 0)
+    const ackLatency = new prom.Histogram({
+      name: 'peerlink_ack_latency_seconds',
+      help: 'time from first sending an own message to its acknowledgement',
+      buckets: ACK_LATENCY_BUCKETS_S,
+      registers,
+    })
+    prom.collectDefaultMetrics({register: registry})
+    return {registry, ackLatency}
   }
 
   /** Moves the bytes of closed sockets into the totals and forgets those sockets (Node keeps a socket's counts after it closed). */
@@ -188,4 +244,8 @@ export class NodeMetrics {
     }
     return {in: bytesIn, out: bytesOut}
   }
+}
+
+function zeroPerKind(): Record<ErrorKind, number> {
+  return Object.fromEntries(ERROR_KINDS.map((k) => [k, 0])) as Record<ErrorKind, number>
 }

@@ -168,7 +168,7 @@ describe('the import rules of docs/architecture.md', () => {
     expect(packagesLoadedBy('send').has('ws')).toBe(true)
   })
 
-  it('the bundle the CLI runs keeps it so: a client command loads no chunk holding the node or its server, and start loads zod only with a request body', () => {
+  it('the bundle the CLI runs keeps it so: a client command loads no chunk holding the node or its server, and start loads zod only with a request body and prom-client only with a scrape', () => {
     const metaFile = path.join(SRC, '..', 'dist', 'bundle', 'meta.json')
     expect(existsSync(metaFile), 'dist/bundle/meta.json is missing: run npm run build').toBe(true)
     const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as {outputs: Record<string, {imports: Array<{path: string; kind: string}>; inputs: Record<string, unknown>}>}
@@ -192,5 +192,8 @@ describe('the import rules of docs/architecture.md', () => {
     const start = modulesLoadedBy('start')
     expect(start).toContain('dist/node/server.js')
     expect(start.filter((m) => m.includes('node_modules/zod/')), 'start').toEqual([])
+    // prom-client comes with the first scrape of /metrics (metrics/metrics.ts)
+    expect(start.filter((m) => m.includes('node_modules/prom-client/')), 'start').toEqual([])
+    expect(Object.values(meta.outputs).some((o) => Object.keys(o.inputs).some((m) => m.includes('node_modules/prom-client/'))), 'prom-client is in the bundle').toBe(true)
   })
 })

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {NodeMetrics} from '../../src/metrics/metrics.js'
+import {NodeMetrics, PENDING_LATENCIES_MAX} from '../../src/metrics/metrics.js'
 import {parsePrometheus, sampleValue} from '../helpers/prom.js'
 
 function fixture() {
@@ -71,5 +71,25 @@ describe('NodeMetrics', () => {
     expect(sampleValue(m, 'peerlink_errors_total', {kind: 'remote'})).toBe(1)
     expect(sampleValue(m, 'peerlink_errors_total', {kind: 'other'})).toBe(1)
     expect(sampleValue(m, 'peerlink_errors_total', {kind: 'accept'})).toBe(0)
+  })
+
+  it('counts what happened before the first scrape (prom-client loads then): errors, and every ack latency, past the pending bound too', async () => {
+    const {metrics, read} = fixture()
+    metrics.event({event: 'error', msg: 'bad frame from x: ...', kind: 'bad_frame'})
+    metrics.event({event: 'error', msg: 'too slow', kind: 'too_slow'})
+    // more than the node keeps waiting: past the bound it loads prom-client itself and hands them on
+    const n = PENDING_LATENCIES_MAX * 2 + 7
+    for (let i = 0; i < n; i++) metrics.event({event: 'message_acked', text: `m${i}`, to: 'B', rtt_ms: i % 2 === 0 ? 2 : 40})
+    const m = await read()
+    expect(sampleValue(m, 'peerlink_errors_total', {kind: 'bad_frame'})).toBe(1)
+    expect(sampleValue(m, 'peerlink_errors_total', {kind: 'too_slow'})).toBe(1)
+    expect(sampleValue(m, 'peerlink_errors_total', {kind: 'other'})).toBe(0)
+    expect(sampleValue(m, 'peerlink_messages_acked_total')).toBe(n)
+    expect(sampleValue(m, 'peerlink_ack_latency_seconds_count')).toBe(n)
+    const fast = Math.ceil(n / 2)
+    expect(sampleValue(m, 'peerlink_ack_latency_seconds_bucket', {le: '0.0025'})).toBe(fast)
+    expect(sampleValue(m, 'peerlink_ack_latency_seconds_bucket', {le: '0.05'})).toBe(n)
+    expect(sampleValue(m, 'peerlink_ack_latency_seconds_sum')).toBeCloseTo(fast * 0.002 + (n - fast) * 0.04)
+    expect(metrics.contentType).toMatch(/^text\/plain; version=0\.0\.4/)
   })
 })
