@@ -43,8 +43,8 @@ interface Loaded {
  * default process metrics (`process_*`, `nodejs_*`, from the first scrape on).
  *
  * prom-client is loaded on the first scrape, not when the node starts: it
- * and what it pulls in hold about 2.7 MB of a node's memory, which a node
- * nobody scrapes (a test, a script, a relay under load) need not pay. Until
+ * and what it pulls in cost a node about 1 MB of RSS and 0.07 s of CPU at
+ * start, which a node nobody scrapes (a test, a script) need not pay. Until
  * then, and after, counting is a plain `n++` per event (prom-client's
  * `inc()` hashes labels and allocates a result), handed to prom-client as
  * the difference when scraped. Only the ack latencies are observations:
