@@ -72,8 +72,9 @@ function capYoungGeneration(): void {
  * collections are, and fast ones on a small heap let the old generation grow
  * to 4 times the live size before collecting: 40-48 MB of garbage at times,
  * the peak of a 100 000-client load test (109-112 MB). At 50 % that peak is
- * 81-85 MB (bench:memory); the cost is about twice as many full collections
- * (58 instead of 36 in that test, each a few ms).
+ * 81-85 MB with 1 MiB semi-spaces, 89 MB with 4 MiB (bench:memory); the
+ * cost is about twice as many full collections (58 instead of 36 in that
+ * test, each a few ms).
  */
 function keepOldGenerationTight(): void {
   v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
