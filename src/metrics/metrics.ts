@@ -1,5 +1,5 @@
 import type {Server, Socket} from 'node:net'
-import type {Histogram, Registry} from 'prom-client'
+import type {Counter, Histogram, Registry} from 'prom-client'
 import type {NodeEvent} from '../node/events.js'
 
 /** The node's figures the gauges read at scrape time (what `GET /stats` answers), and the relay's count. */
@@ -31,7 +31,7 @@ export const ACK_LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0
  */
 export const PENDING_LATENCIES_MAX = 1024
 
-/** What prom-client's parts are once loaded: the registry and the two metrics fed between scrapes. */
+/** prom-client's parts once loaded: the registry, and the one metric fed between scrapes (the others read at scrape time). */
 interface Loaded {
   registry: Registry
   ackLatency: Histogram
@@ -183,9 +183,7 @@ export class NodeMetrics {
         help,
         registers,
         collect() {
-          const n = read()
-          if (n > exported) this.inc(n - exported)
-          exported = n
+          exported = exportGrowth(this, {}, read(), exported)
         },
       })
     }
@@ -206,10 +204,7 @@ export class NodeMetrics {
       labelNames: ['kind'],
       registers,
       collect() {
-        for (const kind of ERROR_KINDS) {
-          if (counts[kind] > exported[kind]) this.inc({kind}, counts[kind] - exported[kind])
-          exported[kind] = counts[kind]
-        }
+        for (const kind of ERROR_KINDS) exported[kind] = exportGrowth(this, {kind}, counts[kind], exported[kind])
       },
     })
     for (const kind of ERROR_KINDS) errors.inc({kind}, 0)
@@ -244,6 +239,16 @@ export class NodeMetrics {
     }
     return {in: bytesIn, out: bytesOut}
   }
+}
+
+/**
+ * Adds to `counter` (under `labels`) what a plain count grew by since the
+ * last scrape, `exported` being the count then; returns the count, what was
+ * exported now. A counter never goes back.
+ */
+function exportGrowth(counter: Counter<string>, labels: Record<string, string>, count: number, exported: number): number {
+  if (count > exported) counter.inc(labels, count - exported)
+  return count
 }
 
 function zeroPerKind(): Record<ErrorKind, number> {
