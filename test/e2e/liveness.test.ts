@@ -3,6 +3,7 @@ import net from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {OutboundLink} from '../../src/client/outbound-link.js'
 import {NodeServer, type Conn, type ServerHandlers} from '../../src/node/server.js'
+import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 
 /**
  * Dead connections are found by ping/pong. In production the intervals are
@@ -110,5 +111,40 @@ describe('dead connections are found by ping/pong', () => {
     await dialedTwice
     expect(downs[0]?.code).toBe(1006)
     expect(upgrades).toBe(2)
+  })
+})
+
+describe('closing', () => {
+  /** well under ws's close timer (30 s), which would otherwise end the wait for the client's FIN */
+  const AT_ONCE_MS = 15_000
+
+  it('the server lets a connection go once the close handshake is done, though the client keeps its TCP side open', async () => {
+    const {server, port, closed} = await recordingServer({pingIntervalMs: 60_000, deadAfterMs: 120_000})
+    const raw = await RawSocket.upgrade(port, '/ws', {}, {allowHalfOpen: true})
+    cleanup.push(() => raw.destroy())
+    expect(raw.status).toBe(101)
+    const serverFin = new Promise<void>((resolve) => raw.socket.once('end', resolve))
+    raw.write(rawFrame(OP.close, closePayload(1000, 'bye')))
+    await raw.until(() => raw.closeCode() !== undefined)
+    expect(raw.closeCode()).toBe(1000)
+    await serverFin
+    const gone = await Promise.race([closed.then(({code}) => code), new Promise<string>((resolve) => setTimeout(() => resolve('still open'), AT_ONCE_MS).unref())])
+    expect(gone).toBe(1000)
+    expect(server.connectionCount).toBe(0)
+    // the client never sent its FIN: the node closed its socket without waiting for one
+    expect(raw.socket.writableEnded).toBe(false)
+  })
+
+  it('after a protocol error the server still waits for the client, which reads why it was closed', async () => {
+    const {port, closed} = await recordingServer({pingIntervalMs: 60_000, deadAfterMs: 120_000})
+    const raw = await RawSocket.upgrade(port, '/ws')
+    cleanup.push(() => raw.destroy())
+    // a text frame that is not UTF-8
+    raw.write(rawFrame(OP.text, Buffer.from([0x6d, 0xff, 0xfe])))
+    await raw.until(() => raw.closeCode() !== undefined)
+    expect(raw.closeCode()).toBe(1007)
+    await raw.closed
+    // on the node's side no close frame came: ws reports 1006
+    expect((await closed).code).toBe(1006)
   })
 })

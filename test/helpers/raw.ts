@@ -65,18 +65,21 @@ export class RawSocket {
     void this.closed.then(() => this.poke())
   }
 
-  /** Connects to `port` (no request sent yet). */
-  static connect(port: number): Promise<RawSocket> {
+  /**
+   * Connects to `port` (no request sent yet). With `allowHalfOpen` the socket
+   * keeps its side open when the server closes its own, until destroyed.
+   */
+  static connect(port: number, opts: {allowHalfOpen?: boolean} = {}): Promise<RawSocket> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect(port, '127.0.0.1')
+      const socket = net.connect({port, host: '127.0.0.1', allowHalfOpen: opts.allowHalfOpen ?? false})
       socket.once('connect', () => resolve(new RawSocket(socket)))
       socket.once('error', reject)
     })
   }
 
   /** Connects and upgrades `path`; resolves once the server answered (whatever the status). */
-  static async upgrade(port: number, path: string, headers: Record<string, string> = {}): Promise<RawSocket> {
-    const raw = await RawSocket.connect(port)
+  static async upgrade(port: number, path: string, headers: Record<string, string> = {}, opts: {allowHalfOpen?: boolean} = {}): Promise<RawSocket> {
+    const raw = await RawSocket.connect(port, opts)
     const lines = [
       `GET ${path} HTTP/1.1`,
       `Host: 127.0.0.1:${port}`,
