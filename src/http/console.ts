@@ -4,7 +4,7 @@ import path from 'node:path'
 import type {Duplex} from 'node:stream'
 import {fileURLToPath} from 'node:url'
 import {WebSocket, WebSocketServer} from 'ws'
-import {closeGracefully} from '../client/close.js'
+import {closeGracefully, releaseAfterCloseHandshake} from '../client/close.js'
 import {checkAlive} from '../client/liveness.js'
 import {PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
@@ -194,7 +194,10 @@ export class ConsoleEvents {
 
   /** For NodeServer: the upgrade already passed the token and Origin checks. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws))
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      releaseAfterCloseHandshake(ws, socket)
+      this.accept(ws)
+    })
   }
 
   /** Closes every stream and stops sampling. */

@@ -6,7 +6,7 @@ import {WebSocket, WebSocketServer, type Server as WsServer} from 'ws'
 import {checkAlive} from '../client/liveness.js'
 import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
-import {closeGracefully} from '../client/close.js'
+import {closeGracefully, releaseAfterCloseHandshake} from '../client/close.js'
 import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, type Frame, type Hello, type HotVerb} from '../protocol/frame.js'
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
@@ -537,8 +537,7 @@ export class NodeServer {
     ws.on('pong', onSocketPong as () => void)
     ws.on('message', onSocketMessage as (data: WebSocket.RawData, isBinary: boolean) => void)
     ws.on('close', onSocketClose as (code: number, reason: Buffer) => void)
-    ;(socket as ClosingSocket)[SOCKET_WS] = ws
-    socket.on('finish', onSocketFinished)
+    releaseAfterCloseHandshake(ws, socket)
     this.handlers.open(conn)
   }
 
@@ -619,30 +618,6 @@ const FLAT_SCRATCH = Buffer.allocUnsafe(64)
 /** An upgraded socket's error listener: the socket goes (a closure made per upgrade would keep the request alive with it). */
 function destroySocket(this: Duplex): void {
   this.destroy()
-}
-
-/** Where an accepted socket keeps its WebSocket, for {@link onSocketFinished} (socket listeners are shared, called with the socket as `this`). */
-const SOCKET_WS = Symbol('peerlink.ws')
-/** ws's own record of the peer's close frame: not in its types, read by {@link onSocketFinished} alone */
-type ClosingSocket = Duplex & {[SOCKET_WS]?: WebSocket & {_closeFrameReceived?: boolean}}
-
-/**
- * An accepted socket's write side is finished: ws ends it once the close
- * handshake is done, when both close frames went (or after its own close
- * frame for a protocol error). After a whole handshake the node lets the
- * connection go at once, rather than wait, as ws does, for the client's FIN,
- * up to ws's 30 s close timer for a client that never sends it: the client
- * may send nothing after its close frame (RFC 6455 §5.5.1), and the node's
- * FIN has left (`finish` comes after the shutdown), so closing now loses
- * nothing. It also spares ws's 'end' handling, which ends two streams that
- * had ended already, and Node makes an Error with a stack trace for each:
- * 6 % of a node's CPU in the profile of a 30 000-client load test. After a
- * protocol error (no close frame from the client, which may still be
- * sending) ws's lingering close stays: closing then could reset the
- * connection before the client read why it was closed (1007, 1009).
- */
-function onSocketFinished(this: ClosingSocket): void {
-  if (this[SOCKET_WS]?._closeFrameReceived === true) this.destroy()
 }
 
 /** ws closes the socket itself on a protocol error (1009 too big, 1007 bad UTF-8...); 'close' follows. */

@@ -2,6 +2,7 @@ import {createHash} from 'node:crypto'
 import net from 'node:net'
 import {afterEach, describe, expect, it} from 'vitest'
 import {OutboundLink} from '../../src/client/outbound-link.js'
+import {ConsoleEvents, EVENTS_PATH, type ConsoleSource} from '../../src/http/console.js'
 import {NodeServer, type Conn, type ServerHandlers} from '../../src/node/server.js'
 import {closePayload, OP, RawSocket, rawFrame} from '../helpers/raw.js'
 
@@ -133,6 +134,29 @@ describe('closing', () => {
     expect(server.connectionCount).toBe(0)
     // the client never sent its FIN: the node closed its socket without waiting for one
     expect(raw.socket.writableEnded).toBe(false)
+  })
+
+  it("the console's event stream lets a viewer go the same way", async () => {
+    const {server, port} = await recordingServer({pingIntervalMs: 60_000, deadAfterMs: 120_000})
+    const source: ConsoleSource = {name: 'watcher', url: '', stats: () => ({connections: 0}), peerInfo: () => [], send: () => [], subscribe: () => () => {}, relayedTotal: () => 0}
+    // closed with the server (NodeServer.close closes its endpoints)
+    server.addEndpoint(EVENTS_PATH, new ConsoleEvents(source))
+    const raw = await RawSocket.upgrade(port, EVENTS_PATH, {}, {allowHalfOpen: true})
+    cleanup.push(() => raw.destroy())
+    expect(raw.status).toBe(101)
+    const serverFin = new Promise<void>((resolve) => raw.socket.once('end', resolve))
+    raw.write(rawFrame(OP.close, closePayload(1000, 'bye')))
+    await raw.until(() => raw.closeCode() !== undefined)
+    await serverFin
+    // The node's socket is gone, so what the client sends now is reset (the write after the reset fails and
+    // closes the client's socket); ws alone would read and drop it until its close timer.
+    const poke = setInterval(() => raw.write(rawFrame(OP.ping, '')), 100)
+    try {
+      const outcome = await Promise.race([raw.closed.then(() => 'reset'), new Promise<string>((resolve) => setTimeout(() => resolve('still open'), AT_ONCE_MS).unref())])
+      expect(outcome).toBe('reset')
+    } finally {
+      clearInterval(poke)
+    }
   })
 
   it('after a protocol error the server still waits for the client, which reads why it was closed', async () => {
