@@ -124,6 +124,17 @@ describe('GET /metrics', () => {
     const closed = await scrape(a.port)
     expect(sampleValue(closed, 'peerlink_connections')).toBe(0)
     expect(sampleValue(closed, 'peerlink_messages_relayed_total')).toBe(10)
+    // the bytes of closed connections stay in the sums: the answer to the
+    // last scrape (its connection closed since, or is the one reused) is in
+    // the next one, and so are a new client's bytes
+    const lastAnswer = (await call(a.port, 'GET', '/metrics', {headers: bearer(token)})).body.length
+    const late = await new AckingClient(a.url, {headers: bearer(token)}).open()
+    await late.sendMany('late', 1)
+    const later = await scrape(a.port)
+    const grew = (name: string) => sampleValue(later, name) - sampleValue(closed, name)
+    expect(grew('peerlink_sent_bytes_total')).toBeGreaterThan(lastAnswer)
+    expect(grew('peerlink_received_bytes_total')).toBeGreaterThan(0)
+    await late.close()
   })
 
   it('counts every relayed message in text mode, where the relay reports only the few the output shows, and the output folds the rest', async () => {
