@@ -1,4 +1,3 @@
-import {randomUUID} from 'node:crypto'
 import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
@@ -11,6 +10,7 @@ import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, t
 import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
+import {connectionId} from './conn-id.js'
 import {OncePer} from './once-per.js'
 import type {ConnState} from './relay.js'
 
@@ -79,7 +79,7 @@ export class Conn {
     /** the server it came in on: its write batch, and where its socket's shared listeners hand what happens */
     readonly server: NodeServer,
   ) {
-    this.id = flat(randomUUID())
+    this.id = connectionId()
   }
 
   /** A peer node's link or a client: what the hello said, else what the upgrade said. */
@@ -602,17 +602,16 @@ function copyOf(bytes: Buffer): Buffer {
 }
 
 /**
- * `s` as one flat string. A string built by concatenation (a template, and
- * crypto.randomUUID, which joins its hex pieces) is a tree of pieces in V8,
- * a dozen objects for a UUID; kept for a connection's life, that is most of
- * what a connection's id and name cost. Only for short ASCII strings.
+ * `s` as one flat string. A string built by concatenation (a template) is
+ * a tree of pieces in V8; kept for a connection's life, that is much of
+ * what a connection's name costs. Only for short ASCII strings.
  */
 function flat(s: string): string {
   if (s.length > FLAT_SCRATCH.length) return s
   const n = FLAT_SCRATCH.write(s, 0, 'latin1')
   return FLAT_SCRATCH.toString('latin1', 0, n)
 }
-/** where {@link flat} copies through (a UUID and an address name are well under its size) */
+/** where {@link flat} copies through (an address name is well under its size) */
 const FLAT_SCRATCH = Buffer.allocUnsafe(64)
 
 /** An upgraded socket's error listener: the socket goes (a closure made per upgrade would keep the request alive with it). */
