@@ -47,21 +47,49 @@ export function requestToken(req: IncomingMessage, allowQuery: boolean): string 
 }
 
 /**
- * Compares two tokens in constant time. Hashing both first gives equal-length
- * inputs for timingSafeEqual, so not even the length of the real token leaks.
+ * Compares two tokens in constant time: the time depends on neither the
+ * real token's content nor its length (see {@link tokenMatcher}).
  */
 export function tokensEqual(given: string, expected: string): boolean {
   return tokenMatcher(expected)(given)
 }
 
 /**
- * {@link tokensEqual} against one expected token, whose hash is taken once:
- * a node checks the token of every upgrade and request, and each hash costs
- * a few microseconds.
+ * Tokens up to this many bytes are compared without hashing: both sides
+ * padded with zeros to this length.
+ */
+export const TOKEN_WINDOW_BYTES = 256
+
+/**
+ * {@link tokensEqual} against one expected token: a node checks the token
+ * of every upgrade and request.
+ *
+ * A token of up to {@link TOKEN_WINDOW_BYTES} bytes (any a person or
+ * `peerlink` makes) is compared as a fixed window: the given token is
+ * written into a zeroed buffer of that size (cut at its end), compared with
+ * the expected one padded the same way by `timingSafeEqual`, and its byte
+ * length compared with the expected one's. Every step takes a time set by
+ * the window or by the given token, never by the expected one. It costs a
+ * quarter of hashing the given token with SHA-256, which a longer expected
+ * token still gets: the hashes are of equal length whatever the inputs.
  */
 export function tokenMatcher(expected: string): (given: string) => boolean {
-  const digest = sha256(expected)
-  return (given) => timingSafeEqual(sha256(given), digest)
+  const expectedBytes = Buffer.from(expected, 'utf8')
+  if (expectedBytes.length > TOKEN_WINDOW_BYTES) {
+    const digest = sha256(expected)
+    return (given) => timingSafeEqual(sha256(given), digest)
+  }
+  const padded = Buffer.alloc(TOKEN_WINDOW_BYTES)
+  expectedBytes.copy(padded)
+  const length = expectedBytes.length
+  const window = Buffer.alloc(TOKEN_WINDOW_BYTES)
+  return (given) => {
+    window.fill(0)
+    window.write(given, 'utf8')
+    const sameWindow = timingSafeEqual(window, padded)
+    const sameLength = Buffer.byteLength(given, 'utf8') === length
+    return sameWindow && sameLength
+  }
 }
 
 /** One-shot `crypto.hash` where Node has it (20.12 and later): about half the cost of a Hash object. */

@@ -1,6 +1,6 @@
 import type {IncomingMessage, ServerResponse} from 'node:http'
 import {describe, expect, it} from 'vitest'
-import {createGuards, normalizeOrigin, originFailure, requestToken, tokensEqual} from '../../src/http/auth.js'
+import {createGuards, normalizeOrigin, originFailure, requestToken, TOKEN_WINDOW_BYTES, tokenMatcher, tokensEqual} from '../../src/http/auth.js'
 
 function req(url: string, headers: Record<string, string> = {}): IncomingMessage {
   return {url, headers} as unknown as IncomingMessage
@@ -42,6 +42,34 @@ describe('tokensEqual', () => {
     expect(tokensEqual('secret', 'secreT')).toBe(false)
     expect(tokensEqual('', 'secret')).toBe(false)
     expect(tokensEqual('secret-and-more', 'secret')).toBe(false)
+  })
+
+  it('is not fooled by the zero padding of its window, nor by its edge', () => {
+    // zero bytes are what the window is padded with
+    expect(tokensEqual('secret\0', 'secret')).toBe(false)
+    expect(tokensEqual('secret', 'secret\0')).toBe(false)
+    // a token filling the window exactly, and one with more after it (cut at the window's end)
+    const full = 'x'.repeat(TOKEN_WINDOW_BYTES)
+    expect(tokensEqual(full, full)).toBe(true)
+    expect(tokensEqual(`${full}y`, full)).toBe(false)
+    expect(tokensEqual(full.slice(1), full)).toBe(false)
+    // characters of several bytes, and a character cut by the window's end
+    expect(tokensEqual('sécret-ü', 'sécret-ü')).toBe(true)
+    expect(tokensEqual('secret-u', 'sécret-ü')).toBe(false)
+    expect(tokensEqual(`${'x'.repeat(TOKEN_WINDOW_BYTES - 1)}é`, full)).toBe(false)
+    // past the window: hashed, still exact
+    const long = `${full}-and-more`
+    expect(tokensEqual(long, long)).toBe(true)
+    expect(tokensEqual(`${long}!`, long)).toBe(false)
+    expect(tokensEqual(full, long)).toBe(false)
+  })
+
+  it('answers each call on its own: a matcher reused after a longer token still matches', () => {
+    const matches = tokenMatcher('secret')
+    expect(matches('secret-and-a-much-longer-tail')).toBe(false)
+    expect(matches('secret')).toBe(true)
+    expect(matches('')).toBe(false)
+    expect(matches('secret')).toBe(true)
   })
 })
 
