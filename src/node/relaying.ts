@@ -130,7 +130,7 @@ export class ClientRelay<E extends Endpoint> {
    */
   relayedElsewhere(fromName: string, text: string, toName: string): void {
     this.crossed++
-    this.reportRelayed(fromName, text, toName)
+    if (this.wantsRelayed()) this.report({event: 'message_relayed', from: fromName, text, to: toName})
   }
 
   /** Open connections that may be picked (this node's clients). */
@@ -208,13 +208,13 @@ export class ClientRelay<E extends Endpoint> {
     if (bytes !== undefined && to.sendFrame !== undefined) to.sendFrame(bytes)
     else to.send(`message ${text}`)
     this.relayed++
-    this.reportRelayed(fromName ?? from.name, text, to.name)
+    // the names are looked up only for an event someone needs
+    if (this.wantsRelayed()) this.report({event: 'message_relayed', from: fromName ?? from.name, text, to: to.name})
   }
 
-  /** One `message_relayed`, if the listeners need it (see {@link RelayEvents}). */
-  private reportRelayed(from: string, text: string, to: string): void {
-    if (this.relayEvents === 'none' || (this.relayEvents === 'sampled' && !this.sample())) return
-    this.report({event: 'message_relayed', from, text, to})
+  /** Whether this `message_relayed` is reported: as far as the listeners need them (see {@link RelayEvents}). */
+  private wantsRelayed(): boolean {
+    return this.relayEvents === 'every' || (this.relayEvents === 'sampled' && this.sample())
   }
 
   /** True for at most {@link RELAYED_SAMPLES_PER_SECOND} calls in each second (windows start at the first call after the last one ended). */
