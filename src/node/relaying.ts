@@ -130,7 +130,7 @@ export class ClientRelay<E extends Endpoint> {
    */
   relayedElsewhere(fromName: string, text: string, toName: string): void {
     this.crossed++
-    if (this.wantsRelayed()) this.report({event: 'message_relayed', from: fromName, text, to: toName})
+    if (this.wantsRelayed()) this.reportRelayed(fromName, text, toName)
   }
 
   /** Open connections that may be picked (this node's clients). */
@@ -209,12 +209,17 @@ export class ClientRelay<E extends Endpoint> {
     else to.send(`message ${text}`)
     this.relayed++
     // the names are looked up only for an event someone needs
-    if (this.wantsRelayed()) this.report({event: 'message_relayed', from: fromName ?? from.name, text, to: to.name})
+    if (this.wantsRelayed()) this.reportRelayed(fromName ?? from.name, text, to.name)
   }
 
   /** Whether this `message_relayed` is reported: as far as the listeners need them (see {@link RelayEvents}). */
   private wantsRelayed(): boolean {
     return this.relayEvents === 'every' || (this.relayEvents === 'sampled' && this.sample())
+  }
+
+  /** One `message_relayed`, once {@link wantsRelayed} said someone needs it. */
+  private reportRelayed(from: string, text: string, to: string): void {
+    this.report({event: 'message_relayed', from, text, to})
   }
 
   /** True for at most {@link RELAYED_SAMPLES_PER_SECOND} calls in each second (windows start at the first call after the last one ended). */
