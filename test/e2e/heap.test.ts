@@ -38,7 +38,45 @@ function churn(nodeArgs: string[]): {peak: number; live: number} {
   return JSON.parse(r.stdout) as {peak: number; live: number}
 }
 
+/**
+ * A process that calls the built `tuneNodeHeap()`, then keeps up to 60 000
+ * young objects alive across scavenges (the survival that makes V8 grow its
+ * young generation), letting the event loop turn between rounds as a node's
+ * does. It prints the young generation's largest size (both semi-spaces).
+ */
+const YOUNG = `
+import v8 from 'node:v8'
+const {tuneNodeHeap} = await import(${JSON.stringify(pathToFileURL(path.join(ROOT, 'dist', 'cli', 'heap.js')).href)})
+tuneNodeHeap()
+const young = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size
+let kept = []
+let peak = 0
+for (let round = 0; round < 120; round++) {
+  await new Promise((turn) => setImmediate(turn))
+  for (let i = 0; i < 20000; i++) kept.push({a: i, b: [i], c: 'young-' + i})
+  if (kept.length > 60000) kept = kept.slice(40000)
+  peak = Math.max(peak, young())
+}
+console.log(JSON.stringify({peak}))
+`
+
+/** Runs {@link YOUNG} with NODE_OPTIONS as given (and nothing else from this process's). */
+function youngPeak(nodeOptions: string): number {
+  const env = {...process.env, NODE_OPTIONS: nodeOptions}
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', YOUNG], {encoding: 'utf8', env})
+  expect(r.status, r.stderr).toBe(0)
+  return (JSON.parse(r.stdout) as {peak: number}).peak
+}
+
 describe("a node's heap settings (src/cli/heap.ts)", () => {
+  it('keep the young generation at 4 MiB per semi-space under survival; NODE_OPTIONS with a semi-space setting wins', () => {
+    const cap = 2 * YOUNG_SEMI_SPACE_MIB * 2 ** 20
+    expect(youngPeak('')).toBeLessThanOrEqual(cap)
+    // the operator's own setting is left alone, and V8 grows the young generation past the cap (to 2 × 16 MiB) under the same work
+    expect(youngPeak('--max-semi-space-size=16')).toBeGreaterThan(cap)
+  })
+
+
   it('keep the old generation near 1.5 times what is live; node arguments that name the setting win', () => {
     const tuned = churn([])
     // 17 MB live and some in flight: at 50 % growth the old generation peaks near 51 MB (V8's own growth: 106-126 MB)

@@ -56,19 +56,14 @@ describe('GET /metrics', () => {
     expect((await call(open.port, 'GET', '/clients')).status).toBe(401)
   })
 
-  it('keeps the young generation at 4 MiB per semi-space while connections open by the hundred; NODE_OPTIONS with a semi-space setting wins', async () => {
-    const MiB = 2 ** 20
-    /** the young generation's size (both semi-spaces) after 600 connections opened and closed */
-    const youngAfterBurst = async (extra: Record<string, string>) => {
-      const n = track(await startNode(['relay', '--port', '0', '--no-repl', '--ephemeral'], {...env, ...extra}))
-      const clients = await openClients(n.url, 600, {headers: bearer(token)})
-      await Promise.all(clients.map((c) => c.close()))
-      return sampleValue(await scrape(n.port), 'nodejs_heap_space_size_total_bytes', {space: 'new'})
-    }
-    // src/cli/heap.ts: at most 4 MiB semi-spaces
-    expect(await youngAfterBurst({})).toBeLessThanOrEqual(2 * YOUNG_SEMI_SPACE_MIB * MiB)
-    // the operator's own setting is left alone, and V8 grows the young generation past that under the same burst
-    expect(await youngAfterBurst({NODE_OPTIONS: '--max-semi-space-size=16'})).toBeGreaterThan(2 * YOUNG_SEMI_SPACE_MIB * MiB)
+  it('keeps the young generation at 4 MiB per semi-space while connections open by the hundred', async () => {
+    // src/cli/heap.ts caps it (test/e2e/heap.test.ts shows V8 growing it without the cap); this is the node applying it
+    const n = track(await startNode(['relay', '--port', '0', '--no-repl', '--ephemeral'], env))
+    const clients = await openClients(n.url, 600, {headers: bearer(token)})
+    await Promise.all(clients.map((c) => c.close()))
+    const young = sampleValue(await scrape(n.port), 'nodejs_heap_space_size_total_bytes', {space: 'new'})
+    expect(young).toBeGreaterThan(0)
+    expect(young).toBeLessThanOrEqual(2 * YOUNG_SEMI_SPACE_MIB * 2 ** 20)
   })
 
   it('has every metric of the issue and the process metrics, and the counters move with traffic', async () => {
