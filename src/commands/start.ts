@@ -179,8 +179,8 @@ Without NAME: in a terminal it asks for name, port and peer; from a pipe the nod
       seenLog: state.seenLog,
       fabric,
     })
-    // the text renderer folds fast relay traffic into a count: the relay then reports only the few events it shows
-    renderer.countRelayedFrom?.(() => node.relayedEventsTotal)
+    // the text renderer folds fast relay traffic and connections into counts: the node then reports only the few events it shows
+    renderer.countFoldedFrom?.(() => node.foldedTotals())
     node.listen((ev) => renderer.event(ev), renderer.relayEvents)
     state.onProblem((msg, recovered) => node.report(recovered ? {event: 'info', topic: 'outbox', msg} : {event: 'error', msg}))
 

@@ -34,19 +34,33 @@ export type NodeEventName = NodeEvent['event']
 export type ErrorKind = 'bad_frame' | 'remote' | 'accept' | 'registry' | 'too_slow'
 
 /**
- * How much of the `message_relayed` stream a listener needs (one event per
- * relayed message is most of a busy node's work beyond the relaying itself):
- * `every` one (`--json`, an open console page), a `sampled` few a second
- * (the text renderer, which shows at most that many and folds the rest into
- * a count read from the node's `relayedTotal`), or `none` (metrics, which
- * read the count). The node reports the most any listener needs; the count
- * is kept all the same.
+ * How much of the high-rate event streams a listener needs: `message_relayed`
+ * (one event per relayed message is most of a busy node's work beyond the
+ * relaying itself), and `client_connected` / `client_disconnected` of
+ * clients (each reads the remote address, a system call, and a load test
+ * opens thousands a second). `every` one (`--json`, an open console page),
+ * a `sampled` few a second (the text renderer, which shows at most that many
+ * and folds the rest into counts read from the node, {@link FoldedTotals}),
+ * or `none` (metrics, which read the counts). The node reports the most any
+ * listener needs; the counts are kept all the same. Peer nodes' connections
+ * are always reported.
  */
 export type RelayEvents = 'every' | 'sampled' | 'none'
 
 /**
- * With sampled relay events (the text renderer), at most this many
- * `message_relayed` events are reported a second; the text renderer shows
- * that many relay lines a second and folds the rest into a count.
+ * With sampled events (the text renderer), at most this many
+ * `message_relayed` events are reported a second, and as many
+ * `client_connected` and `client_disconnected` of clients; the text renderer
+ * shows that many lines a second of them and folds the rest into counts.
  */
 export const RELAYED_SAMPLES_PER_SECOND = 10
+
+/** The high-rate events so far, reported or not: what a renderer of sampled events folds (see {@link RelayEvents}). */
+export interface FoldedTotals {
+  /** every `message_relayed` */
+  relayed: number
+  /** clients (not peer nodes) that connected */
+  connected: number
+  /** clients that disconnected */
+  disconnected: number
+}

@@ -12,7 +12,8 @@ import {PeerlinkError} from '../protocol/errors.js'
 import {encodeFrame, type Frame, type HotVerb} from '../protocol/frame.js'
 import {Discovery, normalizeWsUrl} from '../registry/discovery.js'
 import {ClientTable, type LiveConnection, type LiveDirectory} from '../registry/table.js'
-import type {NodeEvent, RelayEvents} from './events.js'
+import {RELAYED_SAMPLES_PER_SECOND, type FoldedTotals, type NodeEvent, type RelayEvents} from './events.js'
+import {PerSecond} from './once-per.js'
 import {Peers, type PeerInfo} from './peers.js'
 import {ClientRelay, type Endpoint, type FabricStats, type RelayFabric} from './relaying.js'
 import {ASK_TIMEOUT_MS, ReverseCommands} from './reverse-asks.js'
@@ -116,6 +117,12 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private readonly announced = new WeakSet<Conn>()
   /** listeners of 'event' that need fewer than every `message_relayed` (see {@link listen}) */
   private readonly quiet = new Map<(ev: NodeEvent) => void, Exclude<RelayEvents, 'every'>>()
+  /** client connections opened and closed so far, reported or not (see {@link foldedTotals}) */
+  private clientsConnected = 0
+  private clientsDisconnected = 0
+  /** with sampled events: the few client_connected and client_disconnected a second that are reported */
+  private readonly connectSamples = new PerSecond(RELAYED_SAMPLES_PER_SECOND)
+  private readonly disconnectSamples = new PerSecond(RELAYED_SAMPLES_PER_SECOND)
   private boundPort = 0
 
   constructor(opts: NodeOptions) {
@@ -192,9 +199,19 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     return this.relay.relayedTotal
   }
 
-  /** Every `message_relayed` so far, reported or not (what a renderer that folds them counts; see ClientRelay.relayedEventsTotal). */
+  /** Every `message_relayed` so far, reported or not (see ClientRelay.relayedEventsTotal). */
   get relayedEventsTotal(): number {
     return this.relay.relayedEventsTotal
+  }
+
+  /**
+   * The high-rate events so far, reported or not: every `message_relayed`,
+   * and the clients (not peer nodes) that connected and disconnected. What a
+   * renderer that needs only sampled events (the text renderer) folds into
+   * its summary lines.
+   */
+  foldedTotals(): FoldedTotals {
+    return {relayed: this.relay.relayedEventsTotal, connected: this.clientsConnected, disconnected: this.clientsDisconnected}
   }
 
   private updateRelayEvents(): void {
@@ -352,7 +369,9 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     // the client table lists it from the server's connections (liveConnections): nothing to add there
     if (conn.role === 'client') {
       this.relay.add(conn)
-      this.reportConnected(conn)
+      this.clientsConnected++
+      // as many as the listeners need: the event reads the remote address, which is a system call
+      if (this.relay.relayEvents === 'every' || (this.relay.relayEvents === 'sampled' && this.connectSamples.allow())) this.reportConnected(conn)
     }
     // a peer node is announced once its hello has named it
   }
@@ -423,8 +442,23 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
   private onClose(conn: Conn, code: number, reason: string): void {
     this.asks.drop(conn)
     this.table.connectionLeft(conn.id, conn.lastSeenMs)
-    if (conn.role === 'client') this.relay.remove(conn)
+    if (conn.role === 'client') {
+      this.relay.remove(conn)
+      this.clientsDisconnected++
+      if (!this.reportsDisconnect(conn)) return
+    }
     this.report({event: 'client_disconnected', id: conn.id, name: conn.name, role: conn.role, code, reason})
+  }
+
+  /**
+   * Whether a client's client_disconnected is reported: to a listener that
+   * needs every event, always; with sampled events, a few a second, of
+   * clients named while they were open (their connection was reported, or
+   * their address read): one read now would find the socket gone.
+   */
+  private reportsDisconnect(conn: Conn): boolean {
+    const need = this.relay.relayEvents
+    return need === 'every' || (need === 'sampled' && conn.addressKnown && this.disconnectSamples.allow())
   }
 }
 

@@ -24,3 +24,26 @@ export class OncePer {
     return true
   }
 }
+
+/**
+ * Lets at most `perSecond` calls a second through: what a node reports of a
+ * high-rate event stream to listeners that show only a few lines a second
+ * (see RelayEvents in events.ts). A window starts at the first call after
+ * the last one ended.
+ */
+export class PerSecond {
+  private left = 0
+  private windowStartMs = -Infinity
+
+  constructor(private readonly perSecond: number) {}
+
+  allow(nowMs = Date.now()): boolean {
+    if (nowMs - this.windowStartMs >= 1000) {
+      this.windowStartMs = nowMs
+      this.left = this.perSecond
+    }
+    if (this.left === 0) return false
+    this.left--
+    return true
+  }
+}

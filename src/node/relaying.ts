@@ -1,5 +1,6 @@
 import {encodeFrame} from '../protocol/frame.js'
 import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent, type RelayEvents} from './events.js'
+import {PerSecond} from './once-per.js'
 import {Relay, slotStore, type Chooser, type RelaySlot} from './relay.js'
 
 /**
@@ -90,9 +91,8 @@ export class ClientRelay<E extends Endpoint> {
   private relayed = 0
   /** messages of origins here that another member's connection took */
   private crossed = 0
-  /** sampled events still to report in the current second, and when that second began */
-  private samplesLeft = 0
-  private sampleWindowMs = -Infinity
+  /** lets the sampled few `message_relayed` a second through */
+  private readonly samples = new PerSecond(RELAYED_SAMPLES_PER_SECOND)
 
   constructor(opts: ClientRelayOptions<E>) {
     this.report = opts.report
@@ -214,23 +214,11 @@ export class ClientRelay<E extends Endpoint> {
 
   /** Whether this `message_relayed` is reported: as far as the listeners need them (see {@link RelayEvents}). */
   private wantsRelayed(): boolean {
-    return this.relayEvents === 'every' || (this.relayEvents === 'sampled' && this.sample())
+    return this.relayEvents === 'every' || (this.relayEvents === 'sampled' && this.samples.allow())
   }
 
   /** One `message_relayed`, once {@link wantsRelayed} said someone needs it. */
   private reportRelayed(from: string, text: string, to: string): void {
     this.report({event: 'message_relayed', from, text, to})
-  }
-
-  /** True for at most {@link RELAYED_SAMPLES_PER_SECOND} calls in each second (windows start at the first call after the last one ended). */
-  private sample(): boolean {
-    const now = Date.now()
-    if (now - this.sampleWindowMs >= 1000) {
-      this.sampleWindowMs = now
-      this.samplesLeft = RELAYED_SAMPLES_PER_SECOND
-    }
-    if (this.samplesLeft === 0) return false
-    this.samplesLeft--
-    return true
   }
 }

@@ -61,6 +61,8 @@ export class Conn {
   slowTimer: NodeJS.Timeout | undefined
   /** the remote address as a name (`ip:port`), built on first use */
   private addressName: string | undefined
+  /** the remote address, read from the socket on first use (see {@link ip}) */
+  private remote: {ip: string; port: number} | undefined = undefined
   /** what the relay keeps for it while it is a client (see relay.ts slotStore) */
   relayState: ConnState | undefined = undefined
 
@@ -72,9 +74,7 @@ export class Conn {
   constructor(
     readonly ws: WebSocket,
     /** the socket under `ws`, corked and uncorked by the write batch */
-    readonly socket: Duplex,
-    readonly ip: string,
-    readonly port: number,
+    readonly socket: Duplex & {remoteAddress?: string; remotePort?: number},
     private readonly upgradeRole: Role,
     /** the server it came in on: its write batch, and where its socket's shared listeners hand what happens */
     readonly server: NodeServer,
@@ -87,11 +87,44 @@ export class Conn {
     return this.hello?.role ?? this.upgradeRole
   }
 
-  /** The hello's name, else the remote address. */
+  /**
+   * The remote IP address. Read from the socket the first time something
+   * asks (an event that names the connection, `GET /clients`), not when it
+   * connects: reading it is a system call, and a text-mode node under a load
+   * test names only the few connections a second it shows. Once the socket
+   * has closed, an address never read is gone: `unknown`.
+   */
+  get ip(): string {
+    return this.address()?.ip ?? 'unknown'
+  }
+
+  /** The remote port (0 when unknown, see {@link ip}). */
+  get port(): number {
+    return this.address()?.port ?? 0
+  }
+
+  /** Whether the remote address was read, so that the connection can be named by it after it closed. */
+  get addressKnown(): boolean {
+    return this.remote !== undefined
+  }
+
+  /** The hello's name, else the remote address (`ip:port`), else (closed before anyone read that) the connection's id. */
   get name(): string {
     if (this.hello?.name) return this.hello.name
-    this.addressName ??= flat(this.ip.includes(':') ? `[${this.ip}]:${this.port}` : `${this.ip}:${this.port}`)
+    if (this.addressName !== undefined) return this.addressName
+    const remote = this.address()
+    if (remote === undefined) return this.id
+    this.addressName = flat(remote.ip.includes(':') ? `[${remote.ip}]:${remote.port}` : `${remote.ip}:${remote.port}`)
     return this.addressName
+  }
+
+  private address(): {ip: string; port: number} | undefined {
+    if (this.remote === undefined) {
+      const ip = this.socket.remoteAddress
+      if (ip === undefined) return undefined
+      this.remote = {ip, port: this.socket.remotePort ?? 0}
+    }
+    return this.remote
   }
 
   /** Fully open: not connecting, and no close frame sent or received. */
@@ -527,7 +560,7 @@ export class NodeServer {
 
   private accept(ws: ConnSocket, req: http.IncomingMessage, socket: Duplex): void {
     const role = req.headers['x-peerlink-role'] === 'node' ? 'node' : 'client'
-    const conn = new Conn(ws, socket, req.socket.remoteAddress ?? 'unknown', req.socket.remotePort ?? 0, role, this)
+    const conn = new Conn(ws, socket, role, this)
     ws.conn = conn
     this.conns.set(conn.id, conn)
     // ws handles the socket's errors from now on; the upgrade's own listener would only cost a listener array

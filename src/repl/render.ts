@@ -1,14 +1,14 @@
 import {Chalk, type ChalkInstance} from 'chalk'
-import {RELAYED_SAMPLES_PER_SECOND, type NodeEvent, type RelayEvents} from '../node/events.js'
+import {RELAYED_SAMPLES_PER_SECOND, type FoldedTotals, type NodeEvent, type RelayEvents} from '../node/events.js'
 import {escapeForTerminal, jsonForTerminal} from '../protocol/terminal-text.js'
 import type {Console} from './console.js'
 
 /** Turns node events into output; `--json` and text are two renderers, not an `if` in every function. */
 export interface Renderer {
-  /** how many `message_relayed` events it needs (the node reports no more than its listeners need) */
+  /** how many of the high-rate events it needs (the node reports no more than its listeners need; see RelayEvents) */
   readonly relayEvents: RelayEvents
-  /** where it reads the count of relayed messages, when it needs fewer than every event (the text renderer's folding) */
-  countRelayedFrom?(read: () => number): void
+  /** where it reads the counts of those events, when it needs fewer than every one (the text renderer's folding) */
+  countFoldedFrom?(read: () => FoldedTotals): void
   event(ev: NodeEvent): void
   /** a one-line `error: ...` answer of the REPL to a line it could not take */
   replError(msg: string): void
@@ -73,24 +73,27 @@ export class JsonRenderer implements Renderer {
 export const RELAY_LINES_PER_SECOND = RELAYED_SAMPLES_PER_SECOND
 const FOLD_WINDOW_MS = 1000
 
-type Folded = 'relayed' | 'connected' | 'disconnected'
+type Folded = keyof FoldedTotals
+
+const noneFolded = (): FoldedTotals => ({relayed: 0, connected: 0, disconnected: 0})
 
 /**
  * Timestamped lines (`HH:MM:SS name ...`), coloured when allowed. Fast relay
- * traffic is folded: given the relay's count ({@link countRelayedFrom}), it
- * needs only a sampled few `message_relayed` events a second, the lines it
- * shows, and takes the folded number from the count.
+ * traffic and fast client connections are folded: given the node's counts
+ * ({@link countFoldedFrom}), it needs only a sampled few of those events a
+ * second, the lines it shows, and takes the folded numbers from the counts.
  */
 export class TextRenderer implements Renderer {
   readonly relayEvents = 'sampled'
   private readonly c: ChalkInstance
   private shown = 0
-  private folded: Record<Folded, number> = {relayed: 0, connected: 0, disconnected: 0}
+  /** events folded since the last summary (what it counts itself, given no counts) */
+  private folded = noneFolded()
   private foldTimer: NodeJS.Timeout | undefined
-  /** the relay's count, once given; the count at the last summary, and the relay lines shown since */
-  private relayedCount: (() => number) | undefined
-  private relayedAtSummary = 0
-  private relayedShown = 0
+  /** the node's counts, once given; the counts at the last summary, and the lines of each kind shown since */
+  private counts: (() => FoldedTotals) | undefined
+  private atSummary = noneFolded()
+  private shownOf = noneFolded()
 
   constructor(
     private readonly node: string,
@@ -156,10 +159,10 @@ export class TextRenderer implements Renderer {
     }
   }
 
-  countRelayedFrom(read: () => number): void {
-    this.relayedCount = read
-    this.relayedAtSummary = read()
-    this.relayedShown = 0
+  countFoldedFrom(read: () => FoldedTotals): void {
+    this.counts = read
+    this.atSummary = read()
+    this.shownOf = noneFolded()
   }
 
   replError(msg: string): void {
@@ -188,7 +191,7 @@ export class TextRenderer implements Renderer {
     }
     if (this.shown < RELAY_LINES_PER_SECOND) {
       this.shown++
-      if (kind === 'relayed') this.relayedShown++
+      this.shownOf[kind]++
       this.line(text())
     } else {
       this.folded[kind]++
@@ -196,21 +199,22 @@ export class TextRenderer implements Renderer {
   }
 
   private summarize(): void {
-    const {connected, disconnected} = this.folded
-    let relayed = this.folded.relayed
-    if (this.relayedCount !== undefined) {
-      // every relayed message not shown as a line since the last summary, whether or not its event was reported
-      const now = this.relayedCount()
-      relayed = now - this.relayedAtSummary - this.relayedShown
-      this.relayedAtSummary = now
-      this.relayedShown = 0
+    let {relayed, connected, disconnected} = this.folded
+    if (this.counts !== undefined) {
+      // every event of each kind not shown as a line since the last summary, whether or not it was reported
+      const now = this.counts()
+      relayed = now.relayed - this.atSummary.relayed - this.shownOf.relayed
+      connected = now.connected - this.atSummary.connected - this.shownOf.connected
+      disconnected = now.disconnected - this.atSummary.disconnected - this.shownOf.disconnected
+      this.atSummary = now
     }
+    this.shownOf = noneFolded()
     const parts: string[] = []
     if (relayed) parts.push(`relayed ${relayed} messages`)
     if (connected) parts.push(`${connected} clients connected`)
     if (disconnected) parts.push(`${disconnected} disconnected`)
     if (parts.length > 0) this.line(this.c.dim(`${parts.join(', ')} (more than ${RELAY_LINES_PER_SECOND}/s, folded)`))
-    this.folded = {relayed: 0, connected: 0, disconnected: 0}
+    this.folded = noneFolded()
     if (this.shown === 0 && this.foldTimer) {
       clearInterval(this.foldTimer)
       this.foldTimer = undefined

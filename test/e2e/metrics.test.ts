@@ -132,6 +132,38 @@ describe('GET /metrics', () => {
     await late.close()
   })
 
+  it('accounts in text mode for every client that connects and disconnects, as a line or in a folded count; GET /clients still has every address', async () => {
+    const node = track(spawnCli(['start', 'quiet', '--port', '0', '--no-repl'], env))
+    const [, url, port] = await node.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:(\d+)\/ws)/)
+    const N = 300
+    const clients = await openClients(url, N, {headers: bearer(token)})
+    // the node reports only a sampled few connections to the text output, and reads the others' addresses when asked
+    const listed = await call(Number(port), 'GET', '/clients', {headers: bearer(token)})
+    expect(listed.status).toBe(200)
+    const live = Object.values(JSON.parse(listed.body.toString()) as Record<string, {ip: string; port: number; name: string}>)
+    expect(live).toHaveLength(N)
+    for (const c of live) {
+      expect(c.ip).toBe('127.0.0.1')
+      expect(c.port).toBeGreaterThan(0)
+      expect(c.name).toBe(`127.0.0.1:${c.port}`)
+    }
+    await Promise.all(clients.map((c) => c.close()))
+    const accounted = (kind: 'connected' | 'disconnected') => {
+      const out = node.stdout()
+      const shown = out.split('\n').filter((l) => new RegExp(` client 127\\.0\\.0\\.1:\\d+ ${kind}`).test(l)).length
+      const summary = kind === 'connected' ? /(\d+) clients connected/g : /(\d+) disconnected \(/g
+      const folded = [...out.matchAll(summary)].reduce((n, m) => n + Number(m[1]), 0)
+      return {shown, folded}
+    }
+    const total = (kind: 'connected' | 'disconnected') => accounted(kind).shown + accounted(kind).folded
+    const deadline = Date.now() + 20_000
+    while ((total('connected') < N || total('disconnected') < N) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+    expect(accounted('connected').shown + accounted('connected').folded).toBe(N)
+    expect(accounted('disconnected').shown + accounted('disconnected').folded).toBe(N)
+    expect(accounted('connected').folded).toBeGreaterThan(0)
+    expect(accounted('disconnected').folded).toBeGreaterThan(0)
+  })
+
   it('counts every relayed message in text mode, where the relay reports only the few the output shows, and the output folds the rest', async () => {
     const node = track(spawnCli(['start', 'quiet', '--port', '0', '--no-repl'], env))
     const [, url, port] = await node.waitForOutput(/listening on (ws:\/\/127\.0\.0\.1:(\d+)\/ws)/)

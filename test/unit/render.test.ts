@@ -24,7 +24,7 @@ describe('the text renderer', () => {
     const renderer = new TextRenderer('n', new Console(out.stream, sink().stream), false)
     expect(renderer.relayEvents).toBe('sampled')
     let count = 0
-    renderer.countRelayedFrom(() => count)
+    renderer.countFoldedFrom(() => ({relayed: count, connected: 0, disconnected: 0}))
     // the relay counts every message and reports the first few as events
     for (let i = 0; i < 3; i++) {
       count++
@@ -38,6 +38,26 @@ describe('the text renderer', () => {
     // nothing more happened: no further summary
     await renderer.flush()
     expect(out.lines()).toHaveLength(lines.length)
+  })
+
+  it("folds clients connecting and disconnecting from the node's counts, beside the sampled few it shows", async () => {
+    const out = sink()
+    const renderer = new TextRenderer('n', new Console(out.stream, sink().stream), false)
+    const totals = {relayed: 0, connected: 0, disconnected: 0}
+    renderer.countFoldedFrom(() => ({...totals}))
+    // the node counts every client and reports a sampled few
+    totals.connected = 300
+    for (let i = 0; i < 2; i++) renderer.event({event: 'client_connected', id: `id${i}`, name: `c${i}`, role: 'client', ip: '127.0.0.1', port: 1000 + i})
+    totals.disconnected = 120
+    renderer.event({event: 'client_disconnected', id: 'id0', name: 'c0', role: 'client', code: 1000, reason: ''})
+    // a peer node is never folded nor counted
+    renderer.event({event: 'client_connected', id: 'p', name: 'B', role: 'node', ip: '127.0.0.1', port: 9})
+    await renderer.flush()
+    const lines = out.lines()
+    expect(lines.filter((l) => / client c\d connected/.test(l))).toHaveLength(2)
+    expect(lines.filter((l) => l.includes('client c0 disconnected (1000)'))).toHaveLength(1)
+    expect(lines.filter((l) => l.includes('peer B dialed in'))).toHaveLength(1)
+    expect(lines.at(-1)).toMatch(new RegExp(`298 clients connected, 119 disconnected \\(more than ${RELAY_LINES_PER_SECOND}/s, folded\\)$`))
   })
 
   it('folds by itself when it is given every event and no count', async () => {
