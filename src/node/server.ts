@@ -1,3 +1,4 @@
+import diagnostics_channel from 'node:diagnostics_channel'
 import http from 'node:http'
 import https from 'node:https'
 import type {Duplex} from 'node:stream'
@@ -7,7 +8,7 @@ import {DEAD_AFTER_MS, PING_INTERVAL_MS} from '../protocol/defaults.js'
 import {PeerlinkError} from '../protocol/errors.js'
 import {closeGracefully, releaseAfterCloseHandshake} from '../client/close.js'
 import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, type Frame, type Hello, type HotVerb} from '../protocol/frame.js'
-import {SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
+import {CONNECTION_OPENED_CHANNEL, SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
 import {connectionId} from './conn-id.js'
@@ -37,6 +38,9 @@ const TIMEOUT_CHECK_MS = 1000
 export const LISTEN_BACKLOG = 4096
 
 export type Role = 'node' | 'client'
+
+/** Where each accepted WebSocket connection is announced (the node's heap settings count them: src/cli/heap.ts). */
+const connectionOpened = diagnostics_channel.channel(CONNECTION_OPENED_CHANNEL)
 
 /** What `ws.send` is told for the bytes of a frame passed on as they arrived: they are a text frame. */
 const TEXT_FRAME = Object.freeze({binary: false})
@@ -571,6 +575,7 @@ export class NodeServer {
     ws.on('message', onSocketMessage as (data: WebSocket.RawData, isBinary: boolean) => void)
     ws.on('close', onSocketClose as (code: number, reason: Buffer) => void)
     releaseAfterCloseHandshake(ws, socket)
+    if (connectionOpened.hasSubscribers) connectionOpened.publish(conn)
     this.handlers.open(conn)
   }
 

@@ -39,3 +39,10 @@ export const CLOSE_WAIT_MS = 2000
 
 /** Nodes and load-agents with the same cluster name on one NATS work together (`--cluster-name`). */
 export const CLUSTER_NAME_DEFAULT = 'peerlink'
+
+/**
+ * The `node:diagnostics_channel` a node publishes each WebSocket connection
+ * it accepts on, so that its heap settings (src/cli/heap.ts, loaded before
+ * the node) can tell a burst of connections from traffic on a few.
+ */
+export const CONNECTION_OPENED_CHANNEL = 'peerlink:connection-opened'
