@@ -199,11 +199,6 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
     return this.relay.relayedTotal
   }
 
-  /** Every `message_relayed` so far, reported or not (see ClientRelay.relayedEventsTotal). */
-  get relayedEventsTotal(): number {
-    return this.relay.relayedEventsTotal
-  }
-
   /**
    * The high-rate events so far, reported or not: every `message_relayed`,
    * and the clients (not peer nodes) that connected and disconnected. What a
@@ -371,7 +366,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
       this.relay.add(conn)
       this.clientsConnected++
       // as many as the listeners need: the event reads the remote address, which is a system call
-      if (this.relay.relayEvents === 'every' || (this.relay.relayEvents === 'sampled' && this.connectSamples.allow())) this.reportConnected(conn)
+      if (this.connectSamples.admits(this.relay.relayEvents)) this.reportConnected(conn)
     }
     // a peer node is announced once its hello has named it
   }
@@ -458,7 +453,7 @@ export class PeerNode extends EventEmitter<{event: [NodeEvent]}> {
    */
   private reportsDisconnect(conn: Conn): boolean {
     const need = this.relay.relayEvents
-    return need === 'every' || (need === 'sampled' && conn.addressKnown && this.disconnectSamples.allow())
+    return (need === 'every' || conn.addressKnown) && this.disconnectSamples.admits(need)
   }
 }
 

@@ -1,3 +1,5 @@
+import type {RelayEvents} from './events.js'
+
 /**
  * Lets one report through per key and interval, so that a flood of the same
  * trouble (a client retrying a failing TLS handshake, a full node refusing
@@ -45,5 +47,10 @@ export class PerSecond {
     if (this.left === 0) return false
     this.left--
     return true
+  }
+
+  /** Whether one event of the stream is reported to listeners that need `need` of it: every one, a sampled few a second, or none. */
+  admits(need: RelayEvents): boolean {
+    return need === 'every' || (need === 'sampled' && this.allow())
   }
 }

@@ -214,7 +214,7 @@ export class ClientRelay<E extends Endpoint> {
 
   /** Whether this `message_relayed` is reported: as far as the listeners need them (see {@link RelayEvents}). */
   private wantsRelayed(): boolean {
-    return this.relayEvents === 'every' || (this.relayEvents === 'sampled' && this.samples.allow())
+    return this.samples.admits(this.relayEvents)
   }
 
   /** One `message_relayed`, once {@link wantsRelayed} said someone needs it. */
