@@ -4,7 +4,7 @@ import {cliEnv, spawnCli, startNode, trackProcesses} from '../helpers/cli.js'
 import {bearer, call} from '../helpers/http.js'
 import {parsePrometheus, sampleValue, type Family} from '../helpers/prom.js'
 import {AckingClient} from '../helpers/relay.js'
-import {openClients, TestClient} from '../helpers/ws.js'
+import {openClients, TestClient, waitUntil} from '../helpers/ws.js'
 import {YOUNG_SEMI_SPACE_MIB} from '../../src/cli/heap.js'
 
 const token = randomBytes(16).toString('hex')
@@ -18,6 +18,18 @@ async function scrape(port: number): Promise<Map<string, Family>> {
   expect(answer.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8')
   return parsePrometheus(answer.body.toString())
 }
+
+/**
+ * Events of one kind in a text-mode node's output: lines of their own
+ * (`line`), and the numbers its folded summary lines give (`summary`, global,
+ * the number its first group).
+ */
+function accountedIn(out: string, line: RegExp, summary: RegExp): {shown: number; folded: number} {
+  const shown = out.split('\n').filter((l) => line.test(l)).length
+  const folded = [...out.matchAll(summary)].reduce((n, m) => n + Number(m[1]), 0)
+  return {shown, folded}
+}
+const all = ({shown, folded}: {shown: number; folded: number}) => shown + folded
 
 const ISSUE_METRICS: Array<[string, Family['type']]> = [
   ['peerlink_connections', 'gauge'],
@@ -149,20 +161,13 @@ describe('GET /metrics', () => {
       expect(c.name).toBe(`127.0.0.1:${c.port}`)
     }
     await Promise.all(clients.map((c) => c.close()))
-    const accounted = (kind: 'connected' | 'disconnected') => {
-      const out = node.stdout()
-      const shown = out.split('\n').filter((l) => new RegExp(` client 127\\.0\\.0\\.1:\\d+ ${kind}`).test(l)).length
-      const summary = kind === 'connected' ? /(\d+) clients connected/g : /(\d+) disconnected \(/g
-      const folded = [...out.matchAll(summary)].reduce((n, m) => n + Number(m[1]), 0)
-      return {shown, folded}
-    }
-    const total = (kind: 'connected' | 'disconnected') => accounted(kind).shown + accounted(kind).folded
-    const deadline = Date.now() + 20_000
-    while ((total('connected') < N || total('disconnected') < N) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    expect(accounted('connected').shown + accounted('connected').folded).toBe(N)
-    expect(accounted('disconnected').shown + accounted('disconnected').folded).toBe(N)
-    expect(accounted('connected').folded).toBeGreaterThan(0)
-    expect(accounted('disconnected').folded).toBeGreaterThan(0)
+    const connected = () => accountedIn(node.stdout(), / client 127\.0\.0\.1:\d+ connected/, /(\d+) clients connected/g)
+    const disconnected = () => accountedIn(node.stdout(), / client 127\.0\.0\.1:\d+ disconnected/, /(\d+) disconnected \(/g)
+    await waitUntil(() => all(connected()) >= N && all(disconnected()) >= N, 20_000, 'every connection and disconnection in the output')
+    expect(all(connected())).toBe(N)
+    expect(all(disconnected())).toBe(N)
+    expect(connected().folded).toBeGreaterThan(0)
+    expect(disconnected().folded).toBeGreaterThan(0)
   })
 
   it('counts every relayed message in text mode, where the relay reports only the few the output shows, and the output folds the rest', async () => {
@@ -172,17 +177,10 @@ describe('GET /metrics', () => {
     await Promise.all([clients[0].sendMany('fast-a', 150), clients[1].sendMany('fast-b', 150)])
     expect(sampleValue(await scrape(Number(port)), 'peerlink_messages_relayed_total')).toBe(300)
     // every message is in the output once: a line of its own, or in a folded count
-    const accounted = () => {
-      const out = node.stdout()
-      const shown = out.split('\n').filter((l) => / relayed "fast-/.test(l)).length
-      const folded = [...out.matchAll(/relayed (\d+) messages/g)].reduce((n, m) => n + Number(m[1]), 0)
-      return {shown, folded}
-    }
-    const deadline = Date.now() + 20_000
-    while (accounted().shown + accounted().folded < 300 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
-    const {shown, folded} = accounted()
-    expect(shown + folded).toBe(300)
-    expect(folded).toBeGreaterThan(0)
+    const relayed = () => accountedIn(node.stdout(), / relayed "fast-/, /relayed (\d+) messages/g)
+    await waitUntil(() => all(relayed()) >= 300, 20_000, 'every relayed message in the output')
+    expect(all(relayed())).toBe(300)
+    expect(relayed().folded).toBeGreaterThan(0)
     await Promise.all(clients.map((c) => c.close()))
   })
 })
