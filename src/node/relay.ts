@@ -22,14 +22,31 @@ interface Entry<C> {
   holders: C[]
 }
 
+/**
+ * The X an endpoint is an origin of (or holds): appended to as it becomes
+ * one, never searched. `live` counts those it still is; a text it stopped
+ * being one of stays until the count falls to 0 (the list is dropped) or the
+ * list is more than twice as long as the count (it is rebuilt from the
+ * entries, see {@link Relay}). A Set would cost a hash insert and delete per
+ * message, and V8 rebuilds a Set's table whenever it empties, which a
+ * connection's does after nearly every message it sends or answers.
+ */
+export class Trail {
+  texts: string[] | undefined = undefined
+  live = 0
+}
+
 /** What the relay keeps for one endpoint. */
 export interface ConnState {
   /** place in the array of pickable connections; -1 for an endpoint that is never picked */
   index: number
   /** made on first use: an idle connection has neither */
-  originOf: Set<string> | undefined
-  holding: Set<string> | undefined
+  originOf: Trail | undefined
+  holding: Trail | undefined
 }
+
+/** Stale texts a {@link Trail} may carry beyond twice its live count before it is rebuilt. */
+const TRAIL_SLACK = 8
 
 /**
  * Where the relay keeps each endpoint's {@link ConnState}: a Map by default.
@@ -74,6 +91,11 @@ export type Chooser<C> = (origin: C, local: () => C | undefined) => C | undefine
 /** Random draws {@link Relay.pick} tries before it looks at every connection. */
 const PICK_DRAWS = 8
 
+/** One of a trail's texts no longer counts (see {@link Trail}). */
+function left(trail: Trail | undefined): void {
+  if (trail !== undefined && --trail.live === 0) trail.texts = undefined
+}
+
 function removeFrom<C>(list: C[], c: C): boolean {
   const i = list.indexOf(c)
   if (i < 0) return false
@@ -113,7 +135,7 @@ export class Relay<C> {
 
   /** Messages `c` sent that still wait for their ok (what one connection may have waiting is capped by the caller). */
   waitingFor(c: C): number {
-    return this.state.get(c)?.originOf?.size ?? 0
+    return this.state.get(c)?.originOf?.live ?? 0
   }
 
   /** Number of open connections the relay knows. */
@@ -152,10 +174,11 @@ export class Relay<C> {
     if (entry === undefined) {
       entry = {origins: [from], holders: []}
       this.entries.set(text, entry)
+      this.note((st.originOf ??= new Trail()), text, from, 'origins')
     } else if (!entry.origins.includes(from)) {
       entry.origins.push(from)
+      this.note((st.originOf ??= new Trail()), text, from, 'origins')
     }
-    ;(st.originOf ??= new Set()).add(text)
     return this.assign(entry, text, from)
   }
 
@@ -192,24 +215,19 @@ export class Relay<C> {
         ;(this.state.get(last) as ConnState).index = st.index
       }
     }
-    if (st.originOf) {
-      for (const text of st.originOf) {
-        const entry = this.entries.get(text)
-        if (!entry) continue
-        removeFrom(entry.origins, c)
-        if (entry.origins.length === 0) this.drop(text, entry)
-      }
+    // a trail's stale texts (and repeats) are those whose entry is gone or no longer lists c
+    for (const text of st.originOf?.texts ?? []) {
+      const entry = this.entries.get(text)
+      if (!entry || !removeFrom(entry.origins, c)) continue
+      if (entry.origins.length === 0) this.drop(text, entry)
     }
     const forwards: Forward<C>[] = []
-    if (st.holding) {
-      for (const text of st.holding) {
-        const entry = this.entries.get(text)
-        if (!entry) continue
-        removeFrom(entry.holders, c)
-        if (entry.holders.length > 0) continue
-        const to = this.assign(entry, text, entry.origins[0])
-        if (to !== undefined) forwards.push({to, text})
-      }
+    for (const text of st.holding?.texts ?? []) {
+      const entry = this.entries.get(text)
+      if (!entry || !removeFrom(entry.holders, c)) continue
+      if (entry.holders.length > 0) continue
+      const to = this.assign(entry, text, entry.origins[0])
+      if (to !== undefined) forwards.push({to, text})
     }
     return forwards
   }
@@ -218,7 +236,7 @@ export class Relay<C> {
   withdraw(origin: C, text: string): void {
     const entry = this.entries.get(text)
     if (!entry || !removeFrom(entry.origins, origin)) return
-    this.state.get(origin)?.originOf?.delete(text)
+    left(this.state.get(origin)?.originOf)
     if (entry.origins.length === 0) this.drop(text, entry)
   }
 
@@ -230,7 +248,7 @@ export class Relay<C> {
   release(holder: C, text: string): Forward<C> | undefined {
     const entry = this.entries.get(text)
     if (!entry || !removeFrom(entry.holders, holder)) return undefined
-    this.state.get(holder)?.holding?.delete(text)
+    left(this.state.get(holder)?.holding)
     if (entry.holders.length > 0 || entry.origins.length === 0) return undefined
     const to = this.assign(entry, text, entry.origins[0])
     return to === undefined ? undefined : {to, text}
@@ -267,14 +285,35 @@ export class Relay<C> {
       st = {index: -1, originOf: undefined, holding: undefined}
       this.state.set(to, st)
     }
-    if (!entry.holders.includes(to)) entry.holders.push(to)
-    ;(st.holding ??= new Set()).add(text)
+    if (!entry.holders.includes(to)) {
+      entry.holders.push(to)
+      this.note((st.holding ??= new Trail()), text, to, 'holders')
+    }
     return to
   }
 
   private drop(text: string, entry: Entry<C>): void {
     this.entries.delete(text)
-    for (const origin of entry.origins) this.state.get(origin)?.originOf?.delete(text)
-    for (const holder of entry.holders) this.state.get(holder)?.holding?.delete(text)
+    for (const origin of entry.origins) left(this.state.get(origin)?.originOf)
+    for (const holder of entry.holders) left(this.state.get(holder)?.holding)
+  }
+
+  /**
+   * `c` became one of X's `side` (origins or holders): X joins its trail.
+   * A trail grown past twice its live count (plus {@link TRAIL_SLACK}) is
+   * rebuilt from the entries first, each text once: what that costs is paid
+   * for by the appends since the last rebuild.
+   */
+  private note(trail: Trail, text: string, c: C, side: 'origins' | 'holders'): void {
+    trail.live++
+    if (trail.texts === undefined) {
+      trail.texts = [text]
+      return
+    }
+    trail.texts.push(text)
+    if (trail.texts.length <= 2 * trail.live + TRAIL_SLACK) return
+    const kept = new Set<string>()
+    for (const t of trail.texts) if (this.entries.get(t)?.[side].includes(c)) kept.add(t)
+    trail.texts = [...kept]
   }
 }
