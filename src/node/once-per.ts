@@ -1,3 +1,4 @@
+import {coarseNowMs} from './clock.js'
 import type {RelayEvents} from './events.js'
 
 /**
@@ -31,7 +32,8 @@ export class OncePer {
  * Lets at most `perSecond` calls a second through: what a node reports of a
  * high-rate event stream to listeners that show only a few lines a second
  * (see RelayEvents in events.ts). A window starts at the first call after
- * the last one ended.
+ * the last one ended. Its clock is {@link coarseNowMs} (a window may be a
+ * tick longer or shorter): it is asked once per event of the stream.
  */
 export class PerSecond {
   private left = 0
@@ -39,7 +41,7 @@ export class PerSecond {
 
   constructor(private readonly perSecond: number) {}
 
-  allow(nowMs = Date.now()): boolean {
+  allow(nowMs = coarseNowMs()): boolean {
     if (nowMs - this.windowStartMs >= 1000) {
       this.windowStartMs = nowMs
       this.left = this.perSecond

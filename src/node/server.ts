@@ -11,6 +11,7 @@ import {decodeFrame, encodeFrame, hotVerb, isUuid, payloadOf, PEERLINK_HEADER, t
 import {CONNECTION_OPENED_CHANNEL, SUBPROTOCOL, WS_PATH} from '../protocol/defaults.js'
 import {sendError, type Refusal} from '../http/respond.js'
 import {maxConnectionsFor, openFileLimit, webSocketCapFor} from './limits.js'
+import {coarseNowMs} from './clock.js'
 import {connectionId} from './conn-id.js'
 import {OncePer} from './once-per.js'
 import type {ConnState} from './relay.js'
@@ -26,8 +27,6 @@ export const REQUEST_TIMEOUT_MS = 60_000
  * the kernel reset the connection, and the client may lose the answer.
  */
 export const LINGER_MS = 5000
-/** How stale the time a frame's arrival is stamped with may be (see NodeServer's clockMs). */
-export const CLOCK_TICK_MS = 250
 /** How often Node looks for connections past those timeouts. */
 const TIMEOUT_CHECK_MS = 1000
 /**
@@ -366,13 +365,6 @@ export class NodeServer {
   private readonly conns = new Map<string, Conn>()
   private readonly endpoints = new Map<string, UpgradeEndpoint>()
   private pingTimer: NodeJS.Timeout | undefined
-  /**
-   * What a frame's arrival is stamped with (a connection's `lastSeenMs`):
-   * Date.now() read every {@link CLOCK_TICK_MS} rather than per frame, where
-   * it was about 1 % of a relay's CPU.
-   */
-  private clockMs = Date.now()
-  private clockTimer: NodeJS.Timeout | undefined
   /** WebSockets this node may hold under its open-file limit (undefined: no limit known); set by listen() */
   private webSocketCap: number | undefined
   /** reports "WebSocket connection limit reached" at most once per interval */
@@ -526,8 +518,6 @@ export class NodeServer {
     })
     this.pingTimer = setInterval(() => this.heartbeat(), this.opts.pingIntervalMs)
     this.pingTimer.unref()
-    this.clockTimer = setInterval(() => (this.clockMs = Date.now()), CLOCK_TICK_MS)
-    this.clockTimer.unref()
     const address = this.http.address()
     return typeof address === 'object' && address ? address.port : this.opts.port
   }
@@ -535,7 +525,6 @@ export class NodeServer {
   /** Closes every connection with `code` and stops listening. */
   async close(code = 1001, reason = 'going away'): Promise<void> {
     clearInterval(this.pingTimer)
-    clearInterval(this.clockTimer)
     await Promise.all([
       ...[...this.conns.values()].map((conn) => closeGracefully(conn.ws, code, reason)),
       ...[...this.endpoints.values()].map((e) => e.close(code, reason)),
@@ -593,7 +582,8 @@ export class NodeServer {
 
   /** A frame from `conn` (internal: its socket's listener calls it). */
   received(conn: Conn, data: Buffer, isBinary: boolean): void {
-    conn.lastSeenMs = this.clockMs
+    // a coarse clock: frames come by the thousand a second, liveness counts in seconds
+    conn.lastSeenMs = coarseNowMs()
     if (isBinary) return this.reject(conn, 'binary frames are not supported: send text frames such as "message hi"')
     // the relay's two verbs are read from the bytes; every other frame is decoded in full
     const hot = hotVerb(data)
