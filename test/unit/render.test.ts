@@ -1,6 +1,8 @@
 import {Writable} from 'node:stream'
+import fc from 'fast-check'
 import {describe, expect, it} from 'vitest'
 import type {NodeEvent} from '../../src/node/events.js'
+import {jsonForTerminal} from '../../src/protocol/terminal-text.js'
 import {Console} from '../../src/repl/console.js'
 import {JsonRenderer, RELAY_LINES_PER_SECOND, TextRenderer} from '../../src/repl/render.js'
 
@@ -81,5 +83,22 @@ describe('the NDJSON renderer', () => {
     const lines = out.lines().map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toHaveLength(50)
     expect(lines[7]).toEqual({ts: expect.any(String), node: 'n', event: 'message_relayed', from: 'a', text: 'x7', to: 'b'})
+  })
+
+  it('writes a relayed message as JSON.stringify would, whatever its names and text hold (quotes, controls, lone surrogates)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({unit: 'binary'}), fc.string({unit: 'binary'}), fc.string({unit: 'binary'}), async (from, text, to) => {
+        const out = sink()
+        const renderer = new JsonRenderer('n', out.stream)
+        const ev: NodeEvent = {event: 'message_relayed', from, text, to}
+        renderer.event(ev)
+        await renderer.flush()
+        const [line] = out.lines()
+        const ts = (JSON.parse(line) as {ts: string}).ts
+        // byte for byte what the generic path makes of the same event
+        expect(line).toBe(jsonForTerminal(JSON.stringify({ts, node: 'n', ...ev})))
+      }),
+      {numRuns: 300},
+    )
   })
 })
