@@ -43,8 +43,50 @@ export type Role = 'node' | 'client'
 /** Where each accepted WebSocket connection is announced (the node's heap settings count them: src/cli/heap.ts). */
 const connectionOpened = diagnostics_channel.channel(CONNECTION_OPENED_CHANNEL)
 
-/** What `ws.send` is told for the bytes of a frame passed on as they arrived: they are a text frame. */
-const TEXT_FRAME = Object.freeze({binary: false})
+/**
+ * Payloads up to this size go out as one buffer with their frame header
+ * (copied: one write per frame); larger ones as the header and the payload
+ * as it is, two writes.
+ */
+const COPY_FRAME_BYTES = 4096
+
+/**
+ * Writes one WebSocket text frame carrying `payload` (a string, or UTF-8
+ * bytes checked as they arrived) to the socket of a server-side connection:
+ * final, unmasked (RFC 6455 §5.2), with the shortest length encoding. This
+ * is what `ws.send` writes, without its per-frame option objects and its
+ * two writes for a small frame. It is safe beside ws's own frames (pings,
+ * the close frame) because the server negotiates no extension
+ * (`perMessageDeflate: false`), so ws's sender never queues: its frames,
+ * too, go to the socket at once, in order with these.
+ *
+ * `own`: a large payload that is a view into a shared chunk is copied into
+ * memory of its own (see {@link Conn.sendFrame}).
+ */
+function writeTextFrame(socket: Duplex, payload: string | Buffer, own: boolean): void {
+  const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
+  const head = n < 126 ? 2 : n < 65536 ? 4 : 10
+  const out = Buffer.allocUnsafe(n <= COPY_FRAME_BYTES ? head + n : head)
+  out[0] = 0x81
+  if (head === 2) out[1] = n
+  else if (head === 4) {
+    out[1] = 126
+    out.writeUInt16BE(n, 2)
+  } else {
+    out[1] = 127
+    out.writeUInt32BE(Math.floor(n / 2 ** 32), 2)
+    out.writeUInt32BE(n >>> 0, 6)
+  }
+  if (n <= COPY_FRAME_BYTES) {
+    if (typeof payload === 'string') out.write(payload, head)
+    else out.set(payload, head)
+    socket.write(out)
+    return
+  }
+  socket.write(out)
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : own && payload.byteLength < payload.buffer.byteLength ? copyOf(payload) : payload
+  socket.write(bytes)
+}
 
 /**
  * One inbound WebSocket connection and what the server knows about it. Kept
@@ -154,16 +196,17 @@ export class Conn {
   send(data: string | Buffer): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
     if (!this.corked) this.server.batch.cork(this)
-    this.ws.send(data, TEXT_FRAME)
+    // A frame's bytes are a view into the chunk its socket read (with the
+    // frames read beside it); while they wait to be written they keep that
+    // chunk alive. A small frame is copied out anyway; a large one on a
+    // socket that is behind, where it may wait long, goes as a copy of its
+    // own, so that what a slow reader holds is what --max-buffer counts.
+    writeTextFrame(this.socket, data, this.backedUp)
   }
 
   /** The bytes of a text frame as it arrived (see {@link send}): what the relay passes on. */
   sendFrame(bytes: Buffer): void {
-    // A frame is a view into the chunk its socket read (with the frames read
-    // beside it); while it waits to be written it keeps that chunk alive. On
-    // a socket that is behind, where it may wait long, it goes as a copy of
-    // its own, so that what a slow reader holds is what --max-buffer counts.
-    this.send(this.backedUp && bytes.byteLength < bytes.buffer.byteLength ? copyOf(bytes) : bytes)
+    this.send(bytes)
   }
 }
 
@@ -427,6 +470,8 @@ export class NodeServer {
       WebSocket: ConnSocket,
       noServer: true,
       maxPayload: opts.maxPayloadBytes,
+      // ws's default, said here because Conn's writeTextFrame relies on it
+      perMessageDeflate: false,
       clientTracking: false,
       // ws would answer the first protocol offered, so a client offering "chat"
       // would believe the node speaks chat: select ours or none.
