@@ -17,48 +17,21 @@ export const BURST_WINDOW_MS = 2000
 export const HEAP_GROWING_PERCENT = 50
 
 /**
- * A node's (`start`) heap settings while connections open in a burst (at
- * least {@link BURST_OPENS} within {@link BURST_WINDOW_MS}: the node
- * publishes each on {@link CONNECTION_OPENED_CHANNEL}), which is when memory
- * per connection is at stake: a young generation kept at
- * {@link YOUNG_SEMI_SPACE_MIB} MiB ({@link capYoungGeneration}) and an old
- * generation collected early ({@link HEAP_GROWING_PERCENT}). Outside bursts
- * both are V8's own. bin/run.js calls this first thing, before loading the
- * command makes the heap grow. Both are V8 settings it reads after start,
- * switched after each collection (a `gc` performance entry); an operator's
- * own flags win: a setting named in node's arguments or in NODE_OPTIONS is
- * left as given.
+ * A node's (`start`) heap settings. bin/run.js calls this first thing, before
+ * loading the command makes the heap grow. Both are V8 settings it reads
+ * after start; an operator's own flags win: a setting named in node's
+ * arguments or in NODE_OPTIONS is left as given.
  */
 export function tuneNodeHeap(): void {
   const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ')
-  const young = /semi[-_]space/.test(given) ? undefined : capYoungGeneration()
-  const old = /heap[-_]growing[-_]percent/.test(given) ? undefined : keepOldGenerationTight()
-  if (young === undefined && old === undefined) return
-  const opened = new BurstCounter()
-  diagnostics_channel.subscribe(CONNECTION_OPENED_CHANNEL, () => opened.note(Date.now()))
-  const check = () => {
-    const bursting = opened.bursting(Date.now())
-    young?.(bursting)
-    old?.(bursting)
-  }
-  check()
-  new PerformanceObserver(check).observe({entryTypes: ['gc']})
-}
-
-/** A V8 setting switched between two values; set only when it changes. */
-function switchedFlag(name: string): (value: number) => void {
-  let current: number | undefined
-  return (value) => {
-    if (value === current) return
-    current = value
-    v8.setFlagsFromString(`--${name}=${value}`)
-  }
+  if (!/semi[-_]space/.test(given)) capYoungGeneration()
+  if (!/heap[-_]growing[-_]percent/.test(given)) keepOldGenerationTight()
 }
 
 /**
  * Keeps V8's young generation at {@link YOUNG_SEMI_SPACE_MIB} MiB per
- * semi-space during a burst (what `--max-semi-space-size=4` would do, had
- * the node been started with it).
+ * semi-space (what `--max-semi-space-size=4` would do, had the node been
+ * started with it).
  *
  * V8 doubles the young generation (the semi-spaces new objects are made in)
  * whenever many objects survive a scavenge, up to 16 MiB per semi-space, and
@@ -73,27 +46,37 @@ function switchedFlag(name: string): (value: number) => void {
  *
  * The growth factor is the one young-generation setting V8 reads after start
  * (--max-semi-space-size is fixed when the heap is made), so the cap is kept
- * by switching it: after each collection the factor is 2 while the young
- * generation is below the cap and 1 once it is there. An observer's callback
- * runs after the collection that grew it, so at most two quick collections
- * in one event-loop turn could double it past the cap once.
- * NODE_OPTIONS=--max-semi-space-size=16 gives a node that trades memory for
- * CPU (and turns this off).
+ * by switching it: after each collection (a `gc` performance entry) the
+ * factor is 2 while the young generation is below the cap and 1 once it is
+ * there. An observer's callback runs after the collection that grew it, so
+ * at most two quick collections in one event-loop turn could double it past
+ * the cap once. NODE_OPTIONS=--max-semi-space-size=16 gives a node that
+ * trades memory for CPU (and turns this off).
  *
- * Traffic on a few connections that stay open is left to V8's own growth:
- * there the 4 MiB cap collected four times as often for the same garbage (a
- * paced bench:throughput, 200 connections, 20 000 round trips/s: 340-400
- * scavenges and 490-700 ms in 12 s, against 85-93 and 280-390 ms at 16 MiB,
- * a few % of the node's CPU per round trip). A young generation grown then
- * is kept, as V8 keeps it, through a later burst.
+ * The cap holds while connections open in a burst (at least
+ * {@link BURST_OPENS} within {@link BURST_WINDOW_MS}: the node publishes
+ * each on {@link CONNECTION_OPENED_CHANNEL}), which is when RSS per
+ * connection is at stake. Traffic on a few connections that stay open is
+ * left to V8's own growth: there the 4 MiB cap collected four times as often
+ * for the same garbage (a paced bench:throughput, 200 connections, 20 000
+ * round trips/s: 340-400 scavenges and 490-700 ms in 12 s, against 85-93
+ * and 280-390 ms at 16 MiB, a few % of the node's CPU per round trip). A
+ * young generation grown then is kept, as V8 keeps it, through a later burst.
  */
-function capYoungGeneration(): (bursting: boolean) => void {
+function capYoungGeneration(): void {
   const cap = 2 * YOUNG_SEMI_SPACE_MIB * 2 ** 20
-  const factor = switchedFlag('semi-space-growth-factor')
-  return (bursting) => {
+  const opened = new BurstCounter()
+  diagnostics_channel.subscribe(CONNECTION_OPENED_CHANNEL, () => opened.note(Date.now()))
+  let factor = 0
+  const check = () => {
     const size = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? cap
-    factor(size < cap || !bursting ? 2 : 1)
+    const next = size < cap || !opened.bursting(Date.now()) ? 2 : 1
+    if (next === factor) return
+    factor = next
+    v8.setFlagsFromString(`--semi-space-growth-factor=${next}`)
   }
+  check()
+  new PerformanceObserver(check).observe({entryTypes: ['gc']})
 }
 
 /** Counts connections opened in the current and the previous {@link BURST_WINDOW_MS} window. */
@@ -123,10 +106,9 @@ export class BurstCounter {
 }
 
 /**
- * During a burst, starts a full collection once the old generation is
- * {@link HEAP_GROWING_PERCENT} past what was live after the last one (V8
- * still waits for at least 8 MB more); outside bursts V8 chooses (0 is V8's
- * "its own choice").
+ * Starts a full collection once the old generation is {@link HEAP_GROWING_PERCENT}
+ * past what was live after the last one (V8 still waits for at least 8 MB
+ * more).
  *
  * Under a load test a relay's live heap is small (about 10 MB) while what it
  * promotes and then drops (the connections that outlived two scavenges) is
@@ -136,13 +118,8 @@ export class BurstCounter {
  * the peak of a 100 000-client load test (109-112 MB). At 50 % that peak is
  * 81-85 MB with 1 MiB semi-spaces, 89 MB with 4 MiB (bench:memory); the
  * cost is about twice as many full collections (58 instead of 36 in that
- * test, each a few ms). Traffic on connections that stay open promotes
- * little, and there those collections cost without saving much: a paced
- * bench:throughput (200 connections, 20 000 round trips/s for 12 s) made
- * 15-17 full collections at 50 %, 5-6 with V8's own growth, whose
- * concurrent marking was about 2 % of the node's CPU.
+ * test, each a few ms).
  */
-function keepOldGenerationTight(): (bursting: boolean) => void {
-  const growing = switchedFlag('heap-growing-percent')
-  return (bursting) => growing(bursting ? HEAP_GROWING_PERCENT : 0)
+function keepOldGenerationTight(): void {
+  v8.setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
 }
