@@ -172,10 +172,10 @@ export class Relay<C> {
     if (!st) return undefined
     let entry = this.entries.get(text)
     if (entry === undefined) {
-      entry = {origins: [from], holders: []}
+      entry = {origins: [], holders: []}
       this.entries.set(text, entry)
-      this.note((st.originOf ??= new Trail()), text, from, 'origins')
-    } else if (!entry.origins.includes(from)) {
+    }
+    if (!entry.origins.includes(from)) {
       entry.origins.push(from)
       this.note((st.originOf ??= new Trail()), text, from, 'origins')
     }

@@ -64,7 +64,9 @@ const COPY_FRAME_BYTES = 4096
  * memory of its own (see {@link Conn.sendFrame}).
  */
 function writeTextFrame(socket: Duplex, payload: string | Buffer, own: boolean): void {
-  const n = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.byteLength
+  // a string (a welcome, an error: never the relay's frames) is encoded once, then sent as bytes
+  const bytes = typeof payload === 'string' ? Buffer.from(payload) : payload
+  const n = bytes.byteLength
   const head = n < 126 ? 2 : n < 65536 ? 4 : 10
   const out = Buffer.allocUnsafe(n <= COPY_FRAME_BYTES ? head + n : head)
   out[0] = 0x81
@@ -78,14 +80,12 @@ function writeTextFrame(socket: Duplex, payload: string | Buffer, own: boolean):
     out.writeUInt32BE(n >>> 0, 6)
   }
   if (n <= COPY_FRAME_BYTES) {
-    if (typeof payload === 'string') out.write(payload, head)
-    else out.set(payload, head)
+    out.set(bytes, head)
     socket.write(out)
     return
   }
   socket.write(out)
-  const bytes = typeof payload === 'string' ? Buffer.from(payload) : own && payload.byteLength < payload.buffer.byteLength ? copyOf(payload) : payload
-  socket.write(bytes)
+  socket.write(own && n < bytes.buffer.byteLength ? copyOf(bytes) : bytes)
 }
 
 /**
