@@ -73,6 +73,19 @@ describe('the text renderer', () => {
   })
 })
 
+/**
+ * Names and texts for the relayed-line property: any UTF-16 (lone surrogates
+ * too), printable ASCII (the fast path) and ASCII with its edges mixed in
+ * (U+001F, DEL, U+0080, quotes and backslashes: where the fast path must
+ * give way to the general one).
+ */
+const piece = fc.oneof(
+  fc.string({unit: 'binary'}),
+  fc.string({unit: fc.integer({min: 0x20, max: 0x7e}).map((c) => String.fromCharCode(c))}),
+  fc.string({unit: fc.integer({min: 0x1f, max: 0x80}).map((c) => String.fromCharCode(c))}),
+  fc.string({unit: fc.constantFrom('a', '"', '\\', '\u202e', '\u2028', '\x9b', '\x1b', '\n', 'é', '😀')}),
+)
+
 describe('the NDJSON renderer', () => {
   it('needs every relay event and writes each', async () => {
     const out = sink()
@@ -87,7 +100,7 @@ describe('the NDJSON renderer', () => {
 
   it('writes a relayed message as JSON.stringify would, whatever its names and text hold (quotes, controls, lone surrogates)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.string({unit: 'binary'}), fc.string({unit: 'binary'}), fc.string({unit: 'binary'}), async (from, text, to) => {
+      fc.asyncProperty(piece, piece, piece, async (from, text, to) => {
         const out = sink()
         const renderer = new JsonRenderer('n', out.stream)
         const ev: NodeEvent = {event: 'message_relayed', from, text, to}
@@ -100,5 +113,19 @@ describe('the NDJSON renderer', () => {
       }),
       {numRuns: 300},
     )
+  })
+
+  it('escapes what a terminal would act on in every line, the node name and other events included, and the values stay exact', async () => {
+    const out = sink()
+    const name = 'n\u202e\x9b'
+    const renderer = new JsonRenderer(name, out.stream)
+    renderer.event({event: 'error', msg: 'bad \u2028 \x1b[2J \u2066'})
+    renderer.event({event: 'message_relayed', from: 'a\u200f', text: '"q" \\ \x7f', to: 'b'})
+    await renderer.flush()
+    const lines = out.lines()
+    expect(lines).toHaveLength(2)
+    for (const line of lines) expect(line).toMatch(/^[\x20-\x7e]*$/)
+    expect(JSON.parse(lines[0])).toMatchObject({node: name, event: 'error', msg: 'bad \u2028 \x1b[2J \u2066'})
+    expect(JSON.parse(lines[1])).toMatchObject({node: name, from: 'a\u200f', text: '"q" \\ \x7f', to: 'b'})
   })
 })
