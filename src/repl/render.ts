@@ -46,7 +46,7 @@ export class JsonRenderer implements Renderer {
     node: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
   ) {
-    this.nodeJson = jsonForTerminal(JSON.stringify(node))
+    this.nodeJson = jsonString(node)
   }
 
   event(ev: NodeEvent): void {
@@ -89,7 +89,7 @@ export class JsonRenderer implements Renderer {
  * JSON.stringify and jsonForTerminal would write it (the same keys in the
  * same order), without walking an object and copying the result.
  */
-export function relayedJson(ev: Extract<NodeEvent, {event: 'message_relayed'}>): string {
+function relayedJson(ev: Extract<NodeEvent, {event: 'message_relayed'}>): string {
   return `"event":"message_relayed","from":${jsonString(ev.from)},"text":${jsonString(ev.text)},"to":${jsonString(ev.to)}}`
 }
 
