@@ -4,18 +4,32 @@ import {describe, expect, it} from 'vitest'
 import type {NodeEvent} from '../../src/node/events.js'
 import {jsonForTerminal} from '../../src/protocol/terminal-text.js'
 import {Console} from '../../src/repl/console.js'
-import {JsonRenderer, RELAY_LINES_PER_SECOND, TextRenderer} from '../../src/repl/render.js'
+import {JSON_CHUNK_BYTES, JsonRenderer, RELAY_LINES_PER_SECOND, TextRenderer} from '../../src/repl/render.js'
 
-/** A stream that keeps what is written to it, line by line. */
-function sink(): {stream: Writable; lines: () => string[]} {
+/**
+ * A stream that keeps what is written to it, line by line, and counts its
+ * writes. A slow one reads each chunk only a turn later, as a socket with a
+ * full buffer would: a writer that reused a chunk before its write's
+ * callback would be caught.
+ */
+function sink({slow = false} = {}): {stream: Writable; lines: () => string[]; writes: () => number; written: Promise<void>} {
   let text = ''
+  let writes = 0
+  let wrote = () => {}
+  const written = new Promise<void>((resolve) => (wrote = resolve))
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      text += chunk.toString()
-      done()
+      const take = () => {
+        text += chunk.toString()
+        if (chunk.length > 0) writes++
+        wrote()
+        done()
+      }
+      if (slow) setImmediate(take)
+      else take()
     },
   })
-  return {stream, lines: () => text.split('\n').filter((l) => l !== '')}
+  return {stream, lines: () => text.split('\n').filter((l) => l !== ''), writes: () => writes, written}
 }
 
 const relayed = (i: number): NodeEvent => ({event: 'message_relayed', from: 'a', text: `x${i}`, to: 'b'})
@@ -96,6 +110,33 @@ describe('the NDJSON renderer', () => {
     const lines = out.lines().map((l) => JSON.parse(l) as Record<string, unknown>)
     expect(lines).toHaveLength(50)
     expect(lines[7]).toEqual({ts: expect.any(String), node: 'n', event: 'message_relayed', from: 'a', text: 'x7', to: 'b'})
+  })
+
+  it('writes what it was given by itself, without being flushed', async () => {
+    const out = sink()
+    const renderer = new JsonRenderer('n', out.stream)
+    renderer.event(relayed(1))
+    await out.written
+    expect(out.lines().map((l) => JSON.parse(l) as Record<string, unknown>)).toMatchObject([{event: 'message_relayed', text: 'x1'}])
+  })
+
+  it.each([
+    ['a stream that takes each write at once', false],
+    ['a slow stream', true],
+  ])('keeps the order and every byte of lines across many writes, a line longer than a whole write among them (%s)', async (_, slow) => {
+    const out = sink({slow})
+    const renderer = new JsonRenderer('n', out.stream)
+    // multi-byte text (2, 3 and 4 bytes in UTF-8), so a chunk fills before its bound in UTF-16 units
+    const text = (i: number) => `${i} é€😀`.repeat(1 + (i % 40))
+    const long = 'ü'.repeat(3 * JSON_CHUNK_BYTES)
+    const events: NodeEvent[] = []
+    for (let i = 0; i < 3000; i++) events.push({event: 'message_relayed', from: `c${i % 7}`, text: i === 1500 ? long : text(i), to: 'b'})
+    for (const ev of events) renderer.event(ev)
+    await renderer.flush()
+    const lines = out.lines().map((l) => JSON.parse(l) as {text: string})
+    expect(lines.map((l) => l.text)).toEqual(events.map((ev) => (ev as {text: string}).text))
+    // the batches were written as they filled, not as one
+    expect(out.writes()).toBeGreaterThan(10)
   })
 
   it('writes a relayed message as JSON.stringify would, whatever its names and text hold (quotes, controls, lone surrogates)', async () => {
