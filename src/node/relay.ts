@@ -11,6 +11,8 @@
  * {@link Relay.remove}, which re-forwards what they held.
  */
 
+import {TextTable} from './text-table.js'
+
 interface Entry<C> {
   /**
    * connections that sent `message X` and still wait for `ok X`. Arrays, not
@@ -106,7 +108,8 @@ function removeFrom<C>(list: C[], c: C): boolean {
 
 export class Relay<C> {
   private readonly conns: C[] = []
-  private readonly entries = new Map<string, Entry<C>>()
+  /** by X (a table, not a Map: see {@link TextTable}) */
+  private readonly entries = new TextTable<Entry<C>>()
   /** `pick`, bound once (the chooser is handed it for every message) */
   private readonly local = () => this.pick()
   private readonly ready = (c: C) => this.isOpen(c) && !this.isCongested(c)
