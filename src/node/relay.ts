@@ -108,7 +108,7 @@ function removeFrom<C>(list: C[], c: C): boolean {
 
 export class Relay<C> {
   private readonly conns: C[] = []
-  /** by X (a table, not a Map: see {@link TextTable}) */
+  /** by X (a Map that starts over now and then: see {@link TextTable}) */
   private readonly entries = new TextTable<Entry<C>>()
   /** `pick`, bound once (the chooser is handed it for every message) */
   private readonly local = () => this.pick()
