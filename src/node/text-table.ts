@@ -22,9 +22,9 @@ export const DELETES_PER_COPY = 16
  * the saturated one (200 connections, 20 000 round trips/s, 8 s) about 1 MB
  * was promoted per scavenge, 67 MB in all, with 11 full collections.
  *
- * A new `Map` made from the old one starts a new chain: its tables are young
- * and replaced long before they could be promoted, and the old `Map`'s last
- * table links to nothing. Renewing after {@link RENEW_AFTER_DELETES} deletes,
+ * A new `Map` made from the old one is not linked to it: its tables are
+ * young and replaced long before they could be promoted, and the old `Map`'s
+ * last table links to nothing, so the chain ends there. Renewing after {@link RENEW_AFTER_DELETES} deletes,
  * when the copy is at most one text per {@link DELETES_PER_COPY} deletes
  * since the last renewal, costs a small fraction of the deletes it follows.
  * Same phase: 2.8 MB promoted, no full collection.
